@@ -1,0 +1,12 @@
+"""Static and regime-aware allocation."""
+
+from engine.allocation.optimize import check_max_weight, minimum_variance_weights
+from engine.allocation.regime import OBJECTIVES, blend_weights, state_weights
+
+__all__ = [
+    "OBJECTIVES",
+    "blend_weights",
+    "check_max_weight",
+    "minimum_variance_weights",
+    "state_weights",
+]

@@ -1,0 +1,20 @@
+"""Data: bundled sample, CSV/XLSX, yfinance; calendar alignment; returns; simulated regimes."""
+
+from engine.data.align import AlignmentReport, MissingPolicy, align_prices
+from engine.data.files import load_table
+from engine.data.returns import prices_to_returns
+from engine.data.sample import load_sample_prices, sample_columns, sample_provenance
+from engine.data.simulate import SimulatedRegimes, simulate_regime_returns
+
+__all__ = [
+    "AlignmentReport",
+    "MissingPolicy",
+    "SimulatedRegimes",
+    "align_prices",
+    "load_sample_prices",
+    "load_table",
+    "prices_to_returns",
+    "sample_columns",
+    "sample_provenance",
+    "simulate_regime_returns",
+]

@@ -1,0 +1,56 @@
+"""Seeded regime-switching return generator with known states, for accuracy tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class SimulatedRegimes:
+    returns: pd.DataFrame  # dates × assets, simple returns
+    states: pd.Series  # true state index per date (0 = calmest)
+
+
+def simulate_regime_returns(
+    n_obs: int = 4000,
+    transmat: np.ndarray | None = None,
+    means: np.ndarray | None = None,
+    vols: np.ndarray | None = None,
+    n_assets: int = 1,
+    correlation: float = 0.3,
+    dof: float = 5.0,
+    seed: int = 0,
+    start: str = "2000-01-03",
+) -> SimulatedRegimes:
+    """Markov-chain states, Student-t noise (unit variance), one vol and mean per state.
+
+    Defaults: 2 persistent states, calm 0.8% daily vol / +0.05% mean, turbulent 2.5% / -0.1%.
+    Asset j has vol scaled by linspace(0.8, 1.4) and pairwise correlation `correlation`.
+    """
+    rng = np.random.default_rng(seed)
+    P = np.array([[0.99, 0.01], [0.03, 0.97]]) if transmat is None else np.asarray(transmat)
+    k = P.shape[0]
+    mu = np.array([0.0005, -0.001])[:k] if means is None else np.asarray(means, dtype=float)
+    sd = np.array([0.008, 0.025])[:k] if vols is None else np.asarray(vols, dtype=float)
+    stationary = np.linalg.matrix_power(P, 500)[0]
+    states = np.empty(n_obs, dtype=int)
+    states[0] = rng.choice(k, p=stationary)
+    u = rng.random(n_obs)
+    cum = np.cumsum(P, axis=1)
+    for t in range(1, n_obs):
+        states[t] = min(int(np.searchsorted(cum[states[t - 1]], u[t], side="right")), k - 1)
+    scale = np.linspace(0.8, 1.4, n_assets) if n_assets > 1 else np.ones(1)
+    corr = correlation * np.ones((n_assets, n_assets)) + (1 - correlation) * np.eye(n_assets)
+    chol = np.linalg.cholesky(corr)
+    noise = rng.standard_t(dof, size=(n_obs, n_assets)) / np.sqrt(dof / (dof - 2))
+    shocks = noise @ chol.T
+    values = mu[states][:, None] + sd[states][:, None] * scale[None, :] * shocks
+    dates = pd.bdate_range(start, periods=n_obs)
+    cols = [f"A{j}" for j in range(n_assets)]
+    return SimulatedRegimes(
+        returns=pd.DataFrame(values, index=dates, columns=cols),
+        states=pd.Series(states, index=dates, name="state"),
+    )

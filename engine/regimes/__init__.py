@@ -1,0 +1,102 @@
+"""Regime detection: detectors behind one interface, fitted once per content (cached).
+
+`fit_regimes` is what the Excel functions and the report call: it fits the detector on the
+given returns and returns the *filtered* state probabilities. Note: the parameters are
+estimated on the whole range given (in-sample); the probability at t then uses returns up to
+t only. Walk-forward refits (fully out-of-sample) live in the backtester.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine import DEFAULT_SEED
+from engine.cache import ContentCache, content_key
+from engine.errors import InputError
+from engine.regimes.hmm import GaussianHMMDetector
+from engine.regimes.labels import STATE_LABELS, state_index, state_labels
+
+DETECTORS = {"hmm": GaussianHMMDetector}
+SMOOTHED_SUFFIX = " (smoothed, uses future data)"
+
+FIT_CACHE = ContentCache(maxsize=32)
+
+
+@dataclass
+class RegimeResult:
+    """A fitted detector and its filtered probabilities on the returns it was fitted on."""
+
+    method: str
+    detector: GaussianHMMDetector
+    returns: pd.DataFrame
+    filtered: pd.DataFrame  # dates × labels, rows sum to 1
+    _smoothed: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.filtered.columns)
+
+    @property
+    def n_states(self) -> int:
+        return len(self.labels)
+
+    @property
+    def states(self) -> np.ndarray:
+        """Most likely state per date from the filtered probabilities (0 = calmest)."""
+        return np.argmax(self.filtered.to_numpy(), axis=1)
+
+    @property
+    def current(self) -> pd.Series:
+        """Filtered probabilities at the last date."""
+        return self.filtered.iloc[-1]
+
+    def smoothed(self) -> pd.DataFrame:
+        """Smoothed probabilities: they use future data; column names say so."""
+        if self._smoothed is None:
+            p = self.detector.predict_proba_smoothed(self.returns.to_numpy())
+            self._smoothed = pd.DataFrame(
+                p, index=self.returns.index, columns=[f"{c}{SMOOTHED_SUFFIX}" for c in self.labels]
+            )
+        return self._smoothed
+
+
+def check_method(method: str) -> str:
+    m = (method or "hmm").strip().lower()
+    if m not in DETECTORS:
+        raise InputError("method", f"unknown detector {method!r}; available: {', '.join(DETECTORS)}")
+    return m
+
+
+def fit_regimes(
+    returns: pd.DataFrame, n_states: int = 2, method: str = "hmm", seed: int = DEFAULT_SEED
+) -> RegimeResult:
+    """Fit `method` with `n_states` on `returns` (dates × assets); cached by content."""
+    method = check_method(method)
+    labels = state_labels(n_states)
+    key = content_key("fit_regimes", returns, n_states, method, seed)
+
+    def compute() -> RegimeResult:
+        det = DETECTORS[method](n_states=n_states, random_state=seed).fit(returns.to_numpy())
+        probs = det.predict_proba_filtered(returns.to_numpy())
+        filtered = pd.DataFrame(probs, index=returns.index, columns=list(labels))
+        return RegimeResult(method=method, detector=det, returns=returns, filtered=filtered)
+
+    result: RegimeResult = FIT_CACHE.get_or_compute(key, compute)
+    return result
+
+
+__all__ = [
+    "DETECTORS",
+    "FIT_CACHE",
+    "SMOOTHED_SUFFIX",
+    "STATE_LABELS",
+    "GaussianHMMDetector",
+    "RegimeResult",
+    "check_method",
+    "fit_regimes",
+    "state_index",
+    "state_labels",
+]

@@ -1,0 +1,5 @@
+"""Excel functions (xlwings UDFs). Name this module in xlwings' UDF Modules: `xlfuncs`."""
+
+from xlfuncs.functions import engine_info, regime_prob, regime_weights, risk_measure, state_cvar
+
+__all__ = ["engine_info", "regime_prob", "regime_weights", "risk_measure", "state_cvar"]

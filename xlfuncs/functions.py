@@ -1,0 +1,193 @@
+"""The Excel function catalogue (SPEC §4): thin xlwings UDFs over the engine.
+
+Each function parses its ranges (`xlfuncs.convert`), calls the engine (fits are cached by
+content, so many cells over one range fit once), and returns a table with a header row.
+"""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+import xlwings as xw
+
+import engine
+from engine import DEFAULT_SEED
+from engine.allocation import OBJECTIVES, blend_weights, state_weights
+from engine.errors import InputError
+from engine.regimes import DETECTORS, FIT_CACHE, fit_regimes, state_index
+from engine.risk import RISK_MEASURES, check_confidence, conditional_value_at_risk
+from xlfuncs.convert import (
+    check_simple_returns,
+    optional_bool,
+    optional_int,
+    optional_number,
+    optional_text,
+    returns_frame,
+    weights_vector,
+)
+from xlfuncs.guard import excel_function
+
+CVAR_ESTIMATORS = ("historical",)
+RETURNS_DOC = "Returns range: header row of asset names, optional first column of dates"
+N_STATES_DOC = "Number of regimes: 2 (default), 3 or 4"
+METHOD_DOC = f"Detector: {', '.join(DETECTORS)} (default hmm)"
+SEED_DOC = "Random seed (default 0); same seed, same result"
+CONF_DOC = "Confidence level, e.g. 0.95 (default) or 0.99"
+WEIGHTS_DOC = "Portfolio weights, a row or column summing to 1 (default: equal weights)"
+
+
+def _returns(values: Any) -> Any:
+    return check_simple_returns(returns_frame(values, "returns"))
+
+
+def _regime_args(n_states: Any, method: Any, seed: Any) -> tuple[int, str, int]:
+    return (
+        optional_int(n_states, "n_states", 2, 2, 4),
+        optional_text(method, "method", "hmm", tuple(DETECTORS)),
+        optional_int(seed, "seed", DEFAULT_SEED, 0, 2**31 - 1),
+    )
+
+
+def _date_cells(index: Any) -> list[Any]:
+    if getattr(index, "name", None) == "Date":
+        return [d.to_pydatetime() for d in index]
+    return list(index)
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("smoothed", doc="FALSE (default): filtered, data up to each date. TRUE: smoothed, uses future data")
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("REGIME_PROB")
+def regime_prob(
+    returns: Any, n_states: Any = None, method: Any = None, smoothed: Any = None, seed: Any = None
+) -> list[list[Any]]:
+    """Probability of each market regime on every date (filtered: uses data up to that date)."""
+    frame = _returns(returns)
+    k, m, s = _regime_args(n_states, method, seed)
+    use_smoothed = optional_bool(smoothed, "smoothed", False)
+    result = fit_regimes(frame, k, m, s)
+    probs = result.smoothed() if use_smoothed else result.filtered
+    header = [frame.index.name, *probs.columns]
+    dates = _date_cells(probs.index)
+    return [header, *([d, *row] for d, row in zip(dates, probs.to_numpy().tolist(), strict=True))]
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg("confidence", doc=CONF_DOC)
+@xw.arg("state", doc="One state (number 1..K or label, e.g. Crisis); blank: all states")
+@xw.arg("estimator", doc="CVaR estimator: historical (Rockafellar-Uryasev, default)")
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("STATE_CVAR")
+def state_cvar(
+    returns: Any,
+    weights: Any = None,
+    confidence: Any = None,
+    state: Any = None,
+    estimator: Any = None,
+    n_states: Any = None,
+    method: Any = None,
+    seed: Any = None,
+) -> Any:
+    """Conditional VaR (expected shortfall) of the portfolio in each regime: a positive loss."""
+    frame = _returns(returns)
+    w = weights_vector(weights, frame.shape[1])
+    conf = check_confidence(optional_number(confidence, "confidence", 0.95))
+    optional_text(estimator, "estimator", "historical", CVAR_ESTIMATORS)
+    k, m, s = _regime_args(n_states, method, seed)
+    result = fit_regimes(frame, k, m, s)
+    port = frame.to_numpy() @ w
+    states = result.states
+    rows: list[list[Any]] = [["State", "CVaR", "Observations"]]
+    for i, label in enumerate(result.labels):
+        x = port[states == i]
+        rows.append([label, conditional_value_at_risk(x, conf) if x.size else None, int(x.size)])
+    if state is not None and str(state).strip() != "":
+        pick = state_index(state if isinstance(state, str) else optional_int(
+            state, "state", 1, 1, k), k)
+        value = rows[pick + 1][1]
+        if value is None:
+            raise InputError("state", f"no day is in state {result.labels[pick]!r}")
+        return value
+    return rows
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("objective", doc=f"Allocation rule: {', '.join(OBJECTIVES)} (default)")
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("max_weight", doc="Largest weight per asset, e.g. 0.4 (default 1)")
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("REGIME_WEIGHTS")
+def regime_weights(
+    returns: Any,
+    objective: Any = None,
+    n_states: Any = None,
+    method: Any = None,
+    max_weight: Any = None,
+    seed: Any = None,
+) -> list[list[Any]]:
+    """Long-only weights per regime, and Now: blended by today's filtered regime probabilities."""
+    frame = _returns(returns)
+    obj = optional_text(objective, "objective", "min_variance", OBJECTIVES)
+    k, m, s = _regime_args(n_states, method, seed)
+    cap = optional_number(max_weight, "max_weight", 1.0)
+    result = fit_regimes(frame, k, m, s)
+    table = state_weights(frame, result.states, result.labels, obj, cap)
+    table["Now"] = blend_weights(table, result.current.to_numpy())
+    header = ["Asset", *table.columns]
+    return [header, *([a, *row] for a, row in zip(table.index, table.to_numpy().tolist(), strict=True))]
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("measure", doc=f"One of {', '.join(RISK_MEASURES)}")
+@xw.arg("confidence", doc=CONF_DOC + " (var, cvar)")
+@xw.arg("weights", ndim=2, err_to_str=True, doc="Portfolio weights; blank: one figure per asset")
+@excel_function("RISK_MEASURE")
+def risk_measure(
+    returns: Any, measure: Any = None, confidence: Any = None, weights: Any = None
+) -> Any:
+    """One risk measure per asset, or for the portfolio when weights are given (losses positive)."""
+    frame = _returns(returns)
+    name = optional_text(measure, "measure", "", tuple(RISK_MEASURES))
+    if not name:
+        raise InputError("measure", f"is required: one of {', '.join(RISK_MEASURES)}")
+    fn = RISK_MEASURES[name]
+    conf = check_confidence(optional_number(confidence, "confidence", 0.95))
+    kwargs = {"confidence": conf} if name in ("var", "cvar") else {}
+    X = frame.to_numpy()
+    if weights is not None and not all(
+        v is None or v == "" for v in np.asarray(weights, dtype=object).ravel()
+    ):
+        return float(fn(X @ weights_vector(weights, X.shape[1]), **kwargs))
+    values = np.atleast_1d(fn(X, **kwargs))
+    return [list(frame.columns), values.tolist()]
+
+
+@xw.func
+@excel_function("ENGINE_INFO")
+def engine_info() -> list[list[Any]]:
+    """Engine version, dependency versions and seed policy, for the audit trail."""
+    rows: list[list[Any]] = [["Item", "Value"], ["regime-risk", engine.__version__]]
+    rows.append(["python", platform.python_version()])
+    for pkg in ("numpy", "pandas", "scipy", "hmmlearn", "scikit-learn", "xlwings"):
+        try:
+            rows.append([pkg, version(pkg)])
+        except PackageNotFoundError:
+            rows.append([pkg, "not installed"])
+    rows.append(["default seed", DEFAULT_SEED])
+    rows.append(["seed policy", "every stochastic step takes a seed; same inputs, same outputs"])
+    rows.append(["fit cache (hits / misses / size)",
+                 f"{FIT_CACHE.stats.hits} / {FIT_CACHE.stats.misses} / {len(FIT_CACHE)}"])
+    return rows
