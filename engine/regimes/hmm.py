@@ -40,8 +40,10 @@ def n_free_parameters(n_states: int, n_features: int, covariance_type: str) -> i
     return (n_states - 1) + n_states * (n_states - 1) + n_states * (n_features + cov)
 
 
-def validate_returns_matrix(X: np.ndarray, argument: str = "returns") -> np.ndarray:
-    """2-D float array without NaN/inf and without constant columns."""
+def validate_returns_matrix(
+    X: np.ndarray, argument: str = "returns", for_fit: bool = False
+) -> np.ndarray:
+    """2-D float array without NaN/inf; for fitting, also without constant columns."""
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
@@ -49,7 +51,7 @@ def validate_returns_matrix(X: np.ndarray, argument: str = "returns") -> np.ndar
         raise InputError(argument, "must be a table with one column per asset")
     if not np.isfinite(X).all():
         raise InputError(argument, "contains NaN or infinite values")
-    const = np.flatnonzero(np.ptp(X, axis=0) == 0.0)
+    const = np.flatnonzero(np.ptp(X, axis=0) == 0.0) if for_fit else np.array([], dtype=int)
     if const.size:
         raise InputError(
             argument, f"column {int(const[0]) + 1} is constant; a regime model needs variation"
@@ -110,7 +112,7 @@ class GaussianHMMDetector:
         from hmmlearn.hmm import GaussianHMM
 
         labels = state_labels(self.n_states)
-        X = validate_returns_matrix(X)
+        X = validate_returns_matrix(X, for_fit=True)
         n, d = X.shape
         cov_type = self._resolve_covariance(n, d)
         needed = max(30 * self.n_states, 3 * n_free_parameters(self.n_states, d, cov_type))

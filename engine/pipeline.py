@@ -1,0 +1,87 @@
+"""One run from configuration to results: data → returns → regimes → state risk → weights.
+
+The report builder and tests both call `run_analysis`, so the numbers in the workbook and the
+numbers tests compare them with come from the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.allocation import blend_weights, state_weights
+from engine.config import RunConfig
+from engine.data import AlignmentReport, MissingPolicy, align_prices, load_table, prices_to_returns
+from engine.data.sample import load_sample_prices, sample_sha256
+from engine.errors import InputError
+from engine.regimes import RegimeResult, fit_regimes
+from engine.risk import state_risk_table
+
+
+@dataclass
+class AnalysisResult:
+    config: RunConfig
+    prices: pd.DataFrame  # aligned prices (dates × assets), first row has no return
+    returns: pd.DataFrame  # simple (or log) returns, dates × assets
+    weights: np.ndarray  # portfolio weights (n_assets,)
+    portfolio: pd.Series  # portfolio returns: returns @ weights
+    alignment: AlignmentReport
+    regimes: RegimeResult
+    state_risk: pd.DataFrame  # labels × STATE_RISK_COLUMNS (portfolio)
+    state_weights: pd.DataFrame  # assets × (labels + Now)
+    data_sha256: str
+
+
+def load_prices(cfg: RunConfig) -> tuple[pd.DataFrame, str]:
+    """Raw prices for the configured source, and a hash identifying the input data."""
+    import hashlib
+    from pathlib import Path
+
+    d = cfg.data
+    cols = list(d.columns)
+    if d.source == "sample":
+        return load_sample_prices(cols, d.start, d.end), sample_sha256()
+    if d.source in ("csv", "xlsx"):
+        assert d.path is not None
+        table = load_table(d.path, kind=d.kind)
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise InputError("data.columns", f"{missing} not in {d.path}")
+        sha = hashlib.sha256(Path(d.path).read_bytes()).hexdigest()
+        return table[cols].loc[d.start : d.end], sha  # type: ignore[misc]
+    from engine.data.yahoo import load_yahoo_prices
+
+    prices = load_yahoo_prices(cols, d.start, d.end)
+    sha = hashlib.sha256(pd.util.hash_pandas_object(prices).to_numpy().tobytes()).hexdigest()
+    return prices, sha
+
+
+def run_analysis(cfg: RunConfig) -> AnalysisResult:
+    """Run the configured analysis end to end."""
+    raw, sha = load_prices(cfg)
+    d = cfg.data
+    policy = MissingPolicy(ffill_limit=d.ffill_limit, calendar=d.calendar)
+    if d.kind == "returns":
+        returns, report = align_prices(raw, policy)
+        prices = (1.0 + returns).cumprod()
+    else:
+        prices, report = align_prices(raw, policy)
+        returns = prices_to_returns(prices, d.return_method)
+    n = returns.shape[1]
+    w = np.asarray(cfg.portfolio.weights or [1.0 / n] * n, dtype=float)
+    portfolio = pd.Series(returns.to_numpy() @ w, index=returns.index, name="Portfolio")
+    rc = cfg.regimes
+    regimes = fit_regimes(returns, rc.n_states, rc.method, rc.seed)
+    risk = state_risk_table(
+        portfolio.to_numpy(), regimes.states, regimes.labels, cfg.risk.confidence,
+        cfg.risk.periods_per_year,
+    )
+    ac = cfg.allocation
+    sw = state_weights(returns, regimes.states, regimes.labels, ac.objective, ac.max_weight)
+    sw["Now"] = blend_weights(sw, regimes.current.to_numpy())
+    return AnalysisResult(
+        config=cfg, prices=prices, returns=returns, weights=w, portfolio=portfolio,
+        alignment=report, regimes=regimes, state_risk=risk, state_weights=sw, data_sha256=sha,
+    )

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from engine.config import load_config, parse_config
+from engine.errors import InputError
+from engine.pipeline import run_analysis
+from workbooks.cli import main as cli_main
+from workbooks.recalc import read_formulas, read_values, recalculate, soffice_path
+from workbooks.report import MASTER_CHECK_CELL, SHEETS, STATE_RISK_FIRST_ROW, build_report
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "templates" / "report_default.toml"
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return run_analysis(load_config(DEFAULT))
+
+
+@pytest.fixture(scope="module")
+def report(analysis, tmp_path_factory):
+    return build_report(analysis, tmp_path_factory.mktemp("rep") / "report.xlsx")
+
+
+def test_report_has_the_sheets_and_named_inputs(report):
+    wb = load_workbook(report)
+    assert tuple(wb.sheetnames) == SHEETS
+    names = set(wb.defined_names.keys())
+    assert {"Confidence", "PeriodsPerYear", "Tolerance", "Weights", "NStates", "Seed"} <= names
+    assert wb.defined_names["Confidence"].attr_text.startswith("Assumptions!$B$")
+    assert wb["Regimes"]._charts and wb["StateRisk"]._charts
+
+
+def test_state_volatility_and_cvar_are_formulas_with_engine_values_beside(report, analysis):
+    ws = load_workbook(report)["StateRisk"]
+    for s, label in enumerate(analysis.regimes.labels):
+        r = STATE_RISK_FIRST_ROW + s
+        assert ws[f"A{r}"].value == label
+        assert ws[f"I{r}"].value.startswith("=STDEV(Regimes!")  # volatility
+        assert ws[f"Q{r}"].value.startswith("=-(SUMPRODUCT(")  # CVaR
+        # openpyxl writes floats as %.16g: equal to the engine's double within 1e-15
+        row = analysis.state_risk.loc[label]
+        assert ws[f"J{r}"].value == pytest.approx(row["Volatility (ann.)"], rel=1e-15)
+        assert ws[f"R{r}"].value == pytest.approx(row["CVaR"], rel=1e-15)
+
+
+def test_no_number_is_hard_coded_in_a_formula(report):
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+
+    for sheet, cells in read_formulas(report).items():
+        for ref, f in cells.items():
+            numbers = [
+                t.value for t in Tokenizer(f).items
+                if t.type == Token.OPERAND and t.subtype == Token.NUMBER and t.value not in ("0", "1")
+            ]
+            assert not numbers, f"{sheet}!{ref}: {f}"
+
+
+def test_recalculated_report_matches_the_engine(report):
+    """LibreOffice recalculates every formula; values must equal the engine's to 1e-9."""
+    if soffice_path() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is required under CI=true (.ci/run installs it)")
+        pytest.skip("LIBREOFFICE NOT INSTALLED: recalculation check NOT RUN (apt-get install libreoffice-calc-nogui)")
+    values = read_values(recalculate(report))
+    formulas = read_formulas(report)
+    n = 0
+    for sheet, cells in formulas.items():
+        for ref in cells:
+            v = values[sheet].get(ref)
+            assert not (isinstance(v, str) and v.startswith("#")), f"{sheet}!{ref} = {v}"
+            n += 1
+    assert n > 40_000
+    sr = values["StateRisk"]
+    for r in (STATE_RISK_FIRST_ROW, STATE_RISK_FIRST_ROW + 1):
+        for formula_col, engine_col in (("B", "C"), ("F", "G"), ("I", "J"), ("M", "N"), ("Q", "R")):
+            assert math.isclose(sr[f"{formula_col}{r}"], sr[f"{engine_col}{r}"], rel_tol=1e-9)
+    sheet, cell = MASTER_CHECK_CELL.split("!")
+    assert values[sheet][cell] is True
+
+
+def test_asset_names_that_look_like_formulas_stay_text(tmp_path):
+    import pandas as pd
+
+    from engine.data import load_sample_prices
+
+    prices = load_sample_prices(["SP500", "GOLD"], "2005-01-01", "2010-12-31").dropna()
+    prices.columns = ["=HYPERLINK(1)", "@GOLD"]
+    prices.index.name = "Date"
+    prices.to_csv(tmp_path / "p.csv")
+    cfg = parse_config(
+        f'[data]\nsource = "csv"\npath = "{tmp_path / "p.csv"}"\ncolumns = ["=HYPERLINK(1)", "@GOLD"]\n'
+    )
+    out = build_report(run_analysis(cfg), tmp_path / "r.xlsx")
+    ws = load_workbook(out)["Data"]
+    assert ws["B1"].data_type == "s" and ws["B1"].value == "=HYPERLINK(1) price"
+    assert isinstance(pd.read_excel(out, sheet_name="Assumptions"), pd.DataFrame)
+
+
+def test_interrupted_write_leaves_no_partial_file(analysis, tmp_path, monkeypatch):
+    from openpyxl import Workbook
+
+    target = tmp_path / "r.xlsx"
+    target.write_bytes(b"previous report")
+
+    def boom(self, filename):
+        Path(filename).write_bytes(b"half a workbook")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Workbook, "save", boom)
+    with pytest.raises(KeyboardInterrupt):
+        build_report(analysis, target)
+    assert target.read_bytes() == b"previous report"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[data]\ncolumns = ["SP500"]\n[portfolio]\nweights = [0.5, 0.5]\n', "portfolio.weights"),
+        ("[risk]\nconfidence = 95\n", "risk.confidence"),
+        ("[risk]\nconfidnce = 0.95\n", "risk.confidnce"),
+        ("[regimes]\nn_states = 9\n", "regimes.n_states"),
+        ('[data]\nsource = "csv"\n', "data.path"),
+        ("[nope]\n", "nope"),
+        ("[risk\n", "config"),
+    ],
+)
+def test_config_errors_name_the_key(text, key):
+    with pytest.raises(InputError) as err:
+        parse_config(text)
+    assert err.value.argument == key
+
+
+def test_cli_reports_config_errors_with_exit_code_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[risk]\nconfidence = 2\n")
+    assert cli_main(["report", "--config", str(bad), "--out", str(tmp_path / "x.xlsx")]) == 2
+    assert "risk.confidence" in capsys.readouterr().err
+    assert not (tmp_path / "x.xlsx").exists()

@@ -1,0 +1,195 @@
+"""The Excel functions, called the way Excel calls them.
+
+- classic: xlwings' BSD decorators + conversion pipeline (COM marshalling stubbed);
+- Office.js: xlwings.server.custom_functions_call on the JSON payload the add-in posts
+  (`noncommercial` key, tests only), dates as serial numbers, errors as XlwingsError (HTTP 400).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import xlfuncs
+from engine.regimes import fit_regimes
+from engine.risk import conditional_value_at_risk
+from tests.conftest import excel_range
+from tests.excel_paths import NA, OfficeJS, call_classic, classic_module
+
+FUNCTIONS = ("regime_prob", "state_cvar", "regime_weights", "risk_measure", "engine_info")
+
+
+@pytest.fixture(scope="module")
+def classic():
+    return classic_module()
+
+
+@pytest.fixture(scope="module")
+def officejs():
+    h = OfficeJS()
+    yield h
+    h.close()
+
+
+@pytest.fixture(scope="module")
+def small(multi_returns):
+    return multi_returns.iloc[-1500:]
+
+
+def test_classic_metadata_has_every_function_with_argument_docs(classic):
+    for name in FUNCTIONS:
+        info = getattr(classic, name).__xlfunc__
+        assert info["name"] == name
+        docs = [a["doc"] for a in info["args"]]
+        assert all(docs), name
+    opts = {a["name"]: a["options"] for a in classic.regime_prob.__xlfunc__["args"]}
+    assert opts["returns"]["ndim"] == 2 and opts["returns"]["err_to_str"] is True
+
+
+def test_classic_regime_prob_with_datetimes(classic, small):
+    out = call_classic(classic.regime_prob, excel_range(small))
+    assert out[0] == ["Date", "Calm", "Turbulent"]
+    assert len(out) == len(small) + 1
+    assert out[1][0] == small.index[0].to_pydatetime()
+    expected = fit_regimes(small, 2, "hmm", 0).filtered.to_numpy()
+    np.testing.assert_allclose(np.array([r[1:] for r in out[1:]], float), expected, atol=1e-15)
+
+
+def test_classic_error_cell_gives_the_message(classic, small):
+    rng_ = excel_range(small)
+    rng_[7][2] = NA  # pywin32 hands #N/A over as this integer
+    out = call_classic(classic.regime_prob, rng_)
+    assert out == [[
+        "REGIME_PROB: returns: row 8, column 'GOLD' holds the error #N/A; every cell must be a "
+        "number (fill the gap or remove the row)"
+    ]]
+
+
+def test_classic_state_cvar_table_and_single_state(classic, small):
+    table = call_classic(classic.state_cvar, excel_range(small), None, 0.99)
+    assert table[0] == ["State", "CVaR", "Observations"]
+    res = fit_regimes(small, 2, "hmm", 0)
+    port = small.to_numpy() @ np.full(3, 1 / 3)
+    calm = port[res.states == 0]
+    assert table[1][1] == pytest.approx(conditional_value_at_risk(calm, 0.99), rel=1e-14)
+    assert table[1][2] == calm.size
+    single = call_classic(classic.state_cvar, excel_range(small), None, 0.99, "Turbulent")
+    assert single == [[pytest.approx(table[2][1], rel=1e-14)]]  # a 1x1 array to Excel
+
+
+@pytest.fixture(scope="module")
+def serial_range(small):
+    return excel_range(small, serial_dates=True)
+
+
+def test_officejs_regime_prob_with_serial_dates(officejs, serial_range, small):
+    r = officejs.call("regime_prob", serial_range)
+    out = r["result"]
+    assert out[0] == ["Date", "Calm", "Turbulent"]
+    first = out[1][0]  # dates go back to Excel as date-formatted numbers
+    assert first["type"] == "FormattedNumber"
+    assert first["basicValue"] == serial_range[1][0]
+    expected = fit_regimes(small, 2, "hmm", 0).filtered.to_numpy()
+    np.testing.assert_allclose(np.array([row[1:] for row in out[1:]], float), expected, atol=1e-15)
+
+
+def test_officejs_blank_optional_arguments_take_defaults(officejs, serial_range):
+    a = officejs.call("state_cvar", serial_range, [[None]], [[None]], [[None]])
+    b = officejs.call("state_cvar", serial_range, [[None]], 0.95)
+    assert a["result"] == b["result"]
+
+
+def test_officejs_bad_input_is_an_xlwings_error_with_the_fix(officejs, serial_range):
+    r = officejs.call("state_cvar", serial_range, [[None]], 95)
+    assert r["type"] == "XlwingsError"
+    assert r["error"] == "STATE_CVAR: confidence: must be between 0.5 and 1 (got 95). Write 0.95."
+    holes = [row[:] for row in serial_range]
+    holes[12][1] = None  # an empty cell inside the data
+    r = officejs.call("regime_prob", holes)
+    assert r["type"] == "XlwingsError"
+    assert "row 13, column 'SP500' holds a blank cell" in r["error"]
+    text = [row[:] for row in serial_range]
+    text[5][3] = "n/a"
+    assert "'n/a'" in officejs.call("regime_weights", text)["error"]
+
+
+def test_officejs_weights_as_row_or_column(officejs, serial_range):
+    row = officejs.call("risk_measure", serial_range, "cvar", 0.95, [[0.5, 0.3, 0.2]])
+    col = officejs.call("risk_measure", serial_range, "cvar", 0.95, [[0.5], [0.3], [0.2]])
+    assert row["result"] == col["result"]
+    bad = officejs.call("risk_measure", serial_range, "cvar", 0.95, [[50, 30, 20]])
+    assert "Write them as fractions" in bad["error"]
+    short = officejs.call("risk_measure", serial_range, "cvar", 0.95, [[0.5, 0.5]])
+    assert "has 2 values but the returns have 3 assets" in short["error"]
+
+
+def test_officejs_regime_weights_table(officejs, serial_range):
+    out = officejs.call("regime_weights", serial_range, [[None]], 2, [[None]], 0.6)["result"]
+    assert out[0] == ["Asset", "Calm", "Turbulent", "Now"]
+    w = np.array([r[1:] for r in out[1:]], float)
+    np.testing.assert_allclose(w.sum(axis=0), 1.0, atol=1e-9)
+    assert w.max() <= 0.6 + 1e-9 and w.min() >= -1e-12
+
+
+def test_officejs_metadata_lists_functions_and_argument_descriptions(officejs):
+    meta = {f["name"]: f for f in officejs.meta()["functions"]}
+    for name in FUNCTIONS:
+        assert name.upper() in meta
+    params = {p["name"]: p for p in meta["STATE_CVAR"]["parameters"]}
+    assert params["confidence"]["description"].startswith("Confidence level")
+    assert params["confidence"]["optional"] is True
+    assert "regime" in meta["REGIME_PROB"]["description"].lower()
+
+
+def test_engine_info_is_a_table():
+    out = xlfuncs.engine_info()
+    assert out[0] == ["Item", "Value"]
+    items = dict((r[0], r[1]) for r in out[1:])
+    assert items["default seed"] == 0
+    assert "hmmlearn" in items
+
+
+def test_percent_text_and_trailing_blank_rows_are_handled(small):
+    rng_ = excel_range(small.iloc[-400:])
+    rng_[3][1] = f"{rng_[3][1] * 100:.6f}%"  # a number stored as percent text
+    rng_ += [[None, None, None, None]] * 5  # a range selected longer than the data
+    out = xlfuncs.risk_measure(rng_, "volatility")
+    assert out[0] == ["SP500", "GOLD", "WTI"]
+    ref = xlfuncs.risk_measure(excel_range(small.iloc[-400:]), "volatility")
+    assert out[1][0] == pytest.approx(ref[1][0], rel=1e-6)
+
+
+def test_unsorted_dates_are_sorted_and_duplicates_refused(small):
+    rng_ = excel_range(small.iloc[-300:])
+    body = rng_[1:]
+    shuffled = [rng_[0], *body[::-1]]
+    assert xlfuncs.risk_measure(shuffled, "cvar") == xlfuncs.risk_measure(rng_, "cvar")
+    dup = [rng_[0], *body, body[0]]
+    msg = xlfuncs.risk_measure(dup, "cvar")[0][0]
+    assert msg.startswith("RISK_MEASURE: returns: the date") and "appears twice" in msg
+
+
+cells = st.one_of(
+    st.none(), st.just(""), st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-10, 60000), st.text(max_size=6), st.sampled_from(["#N/A", "#DIV/0!", "#VALUE!"]),
+    st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2030, 1, 1)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(grid=st.lists(st.lists(cells, min_size=1, max_size=4), min_size=1, max_size=8),
+       conf=st.one_of(st.none(), cells), measure=st.sampled_from(["cvar", "var", "bogus", None]))
+def test_fuzzed_ranges_give_a_table_or_a_message(grid, conf, measure):
+    out = xlfuncs.risk_measure(grid, measure, conf)
+    if isinstance(out, list):
+        assert all(isinstance(r, list) for r in out)
+        if len(out) == 1 and len(out[0]) == 1 and isinstance(out[0][0], str):
+            assert out[0][0].startswith("RISK_MEASURE: ") and len(out[0][0]) <= 255
+            assert "internal error" not in out[0][0]
+    else:
+        assert isinstance(out, float) and math.isfinite(out)

@@ -1,0 +1,1 @@
+"""Report workbooks (openpyxl) built from engine results."""

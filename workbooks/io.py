@@ -1,0 +1,37 @@
+"""Atomic workbook writes and safe text cells."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
+
+
+def save_atomic(wb: Workbook, path: str | Path) -> Path:
+    """Save to a temporary file beside `path`, then rename: never a half-written workbook."""
+    target = Path(path).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".xlsx.tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def put_text(ws: Worksheet, row: int, col: int, value: Any) -> Cell:
+    """Write data-derived text that must stay text: a name like '=1+1' never becomes a formula."""
+    cell = ws.cell(row=row, column=col)
+    cell.value = str(value)
+    cell.data_type = "s"
+    return cell

@@ -1,0 +1,437 @@
+"""The report workbook (SPEC §5): every number a reader sees is traceable.
+
+Inputs sit once on Assumptions as workbook-level named cells. Returns, portfolio returns,
+state labels and per-state risk are live formulas over the Data and Regimes sheets; numbers
+Excel cannot compute (fitted model, filtered probabilities) are values marked "engine output".
+Beside every formula result stands the engine's own value and a check cell; About holds the
+master check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+from openpyxl import Workbook
+from openpyxl.chart import AreaChart, BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter as col_letter
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.worksheet import Worksheet
+
+import engine
+from engine.cache import content_key
+from engine.pipeline import AnalysisResult
+from workbooks.io import put_text, save_atomic
+
+SHEETS = ("About", "Assumptions", "Data", "Regimes", "StateRisk", "Lineage")
+INPUT_FONT = Font(color="0000FF")
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+ENGINE_FONT = Font(color="7F7F7F", italic=True)
+HEADER_FONT = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+PCT = "0.00%"
+PCT4 = "0.0000%"
+DATE = "yyyy-mm-dd"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things are, so formulas on one sheet can point at another."""
+
+    n_assets: int
+    n_returns: int  # number of return rows
+    n_states: int
+
+    @property
+    def data_first(self) -> int:  # first Data row holding a return (row 2 holds the base price)
+        return 3
+
+    @property
+    def data_last(self) -> int:
+        return self.data_first + self.n_returns - 1
+
+    def price_col(self, j: int) -> int:
+        return 2 + j
+
+    def return_col(self, j: int) -> int:
+        return 2 + self.n_assets + j
+
+    @property
+    def port_col(self) -> int:
+        return 2 + 2 * self.n_assets
+
+    def port_range(self) -> str:
+        c = col_letter(self.port_col)
+        return f"Data!${c}${self.data_first}:${c}${self.data_last}"
+
+    # Regimes sheet: row r <-> Data row r + 1
+    @property
+    def reg_last(self) -> int:
+        return 1 + self.n_returns
+
+    @property
+    def state_col(self) -> int:
+        return 2 + self.n_states
+
+    def helper_col(self, k: int) -> int:
+        return 3 + self.n_states + k
+
+    def state_range(self) -> str:
+        c = col_letter(self.state_col)
+        return f"Regimes!${c}$2:${c}${self.reg_last}"
+
+    def helper_range(self, k: int) -> str:
+        c = col_letter(self.helper_col(k))
+        return f"Regimes!${c}$2:${c}${self.reg_last}"
+
+
+def _versions() -> dict[str, str]:
+    out = {"regime-risk": engine.__version__, "python": platform.python_version()}
+    for pkg in ("numpy", "pandas", "scipy", "hmmlearn", "scikit-learn", "openpyxl"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _header(ws: Worksheet, row: int, labels: list[str], start_col: int = 1) -> None:
+    for j, text in enumerate(labels):
+        c = put_text(ws, row, start_col + j, text)
+        c.font = HEADER_FONT
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _name(wb: Workbook, name: str, ref: str) -> None:
+    wb.defined_names[name] = DefinedName(name, attr_text=ref)
+
+
+def build_assumptions(wb: Workbook, res: AnalysisResult) -> None:
+    ws = wb.create_sheet("Assumptions")
+    cfg = res.config
+    ws["A1"] = "Assumptions: every input once. Blue cells are inputs (named cells)."
+    ws["A1"].font = TITLE_FONT
+    _header(ws, 2, ["Name", "Value", "Unit", "Source", "Description"])
+    live = "drives live formulas"
+    rerun = "engine input: change it in the configuration and re-run the report"
+    rows = [
+        ("Confidence", cfg.risk.confidence, "fraction", "config risk.confidence", f"VaR/CVaR confidence level; {live}"),
+        ("PeriodsPerYear", cfg.risk.periods_per_year, "periods per year", "config risk.periods_per_year", f"annualisation factor; {live}"),
+        ("Tolerance", cfg.report.tolerance, "relative", "config report.tolerance", "largest relative difference a check accepts between a formula and the engine"),
+        ("NStates", cfg.regimes.n_states, "count", "config regimes.n_states", f"number of regimes; {rerun}"),
+        ("Method", cfg.regimes.method, "name", "config regimes.method", f"regime detector; {rerun}"),
+        ("Seed", cfg.regimes.seed, "integer", "config regimes.seed", f"random seed of the detector; {rerun}"),
+        ("ReturnMethod", cfg.data.return_method, "name", "config data.return_method", "simple: P_t/P_t-1 - 1; log: ln(P_t/P_t-1)"),
+        ("MaxWeight", cfg.allocation.max_weight, "fraction", "config allocation.max_weight", f"largest weight per asset in the regime allocation; {rerun}"),
+    ]
+    for i, (name, value, unit, source, desc) in enumerate(rows, start=3):
+        put_text(ws, i, 1, name)
+        cell = ws.cell(row=i, column=2, value=value)
+        cell.font, cell.fill = INPUT_FONT, INPUT_FILL
+        if isinstance(value, str):
+            cell.data_type = "s"
+        put_text(ws, i, 3, unit)
+        put_text(ws, i, 4, source)
+        put_text(ws, i, 5, desc)
+        _name(wb, name, f"Assumptions!$B${i}")
+    r = 3 + len(rows) + 1
+    put_text(ws, r, 1, "Portfolio weights").font = HEADER_FONT
+    put_text(ws, r, 5, f"one weight per asset, summing to 1 (config portfolio.weights); {live}")
+    for j, asset in enumerate(res.returns.columns):
+        put_text(ws, r + 1, 2 + j, asset).font = HEADER_FONT
+        cell = ws.cell(row=r + 2, column=2 + j, value=float(res.weights[j]))
+        cell.font, cell.fill, cell.number_format = INPUT_FONT, INPUT_FILL, PCT
+    put_text(ws, r + 1, 1, "Asset")
+    put_text(ws, r + 2, 1, "Weights")
+    last = col_letter(1 + len(res.weights))
+    _name(wb, "Weights", f"Assumptions!$B${r + 2}:${last}${r + 2}")
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 14
+    ws.column_dimensions["C"].width = 16
+    ws.column_dimensions["D"].width = 28
+    ws.column_dimensions["E"].width = 80
+    ws.freeze_panes = "A3"
+
+
+def build_data(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
+    ws = wb.create_sheet("Data")
+    assets = list(res.returns.columns)
+    log = res.config.data.return_method == "log"
+    _header(
+        ws, 1,
+        ["Date", *(f"{a} price" for a in assets), *(f"{a} return" for a in assets), "Portfolio return"],
+    )
+    prices = res.prices.to_numpy()
+    dates = res.prices.index
+    first_ret, last_ret = col_letter(lay.return_col(0)), col_letter(lay.return_col(lay.n_assets - 1))
+    for i in range(len(dates)):
+        r = 2 + i
+        ws.cell(row=r, column=1, value=dates[i].to_pydatetime()).number_format = DATE
+        for j in range(lay.n_assets):
+            ws.cell(row=r, column=lay.price_col(j), value=float(prices[i, j]))
+            if r >= lay.data_first:
+                p = col_letter(lay.price_col(j))
+                f = f"=LN({p}{r}/{p}{r - 1})" if log else f"={p}{r}/{p}{r - 1}-1"
+                ws.cell(row=r, column=lay.return_col(j), value=f).number_format = PCT4
+        if r >= lay.data_first:
+            ws.cell(
+                row=r, column=lay.port_col, value=f"=SUMPRODUCT({first_ret}{r}:{last_ret}{r},Weights)"
+            ).number_format = PCT4
+    ws.freeze_panes = "B2"
+    ws.column_dimensions["A"].width = 12
+    for c in range(2, lay.port_col + 1):
+        ws.column_dimensions[col_letter(c)].width = 13
+
+
+def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
+    ws = wb.create_sheet("Regimes")
+    labels = list(res.regimes.labels)
+    k = lay.n_states
+    _header(
+        ws, 1,
+        ["Date", *labels, "State", *(f"Portfolio return | {lab}" for lab in labels)],
+    )
+    probs = res.regimes.filtered.to_numpy()
+    p_first, p_last = col_letter(2), col_letter(1 + k)
+    state = col_letter(lay.state_col)
+    port = col_letter(lay.port_col)
+    for i, d in enumerate(res.returns.index):
+        r = 2 + i
+        ws.cell(row=r, column=1, value=d.to_pydatetime()).number_format = DATE
+        for s in range(k):
+            ws.cell(row=r, column=2 + s, value=float(probs[i, s])).number_format = "0.000"
+        ws.cell(
+            row=r, column=lay.state_col,
+            value=f"=INDEX(${p_first}$1:${p_last}$1,MATCH(MAX({p_first}{r}:{p_last}{r}),{p_first}{r}:{p_last}{r},0))",
+        )
+        for s in range(k):
+            pc = col_letter(2 + s)
+            ws.cell(
+                row=r, column=lay.helper_col(s),
+                value=f'=IF(${state}{r}={pc}$1,Data!${port}{r + 1},"")',
+            ).number_format = PCT4
+    ws.freeze_panes = "B2"
+    note = lay.helper_col(k - 1) + 2
+    notes = [
+        "Columns B..: filtered state probabilities, engine output (values): p(state on date t | "
+        "returns up to t). Model parameters were estimated on the whole period shown (see Lineage).",
+        "State: the most likely state each day (formula). Portfolio return | state: the Data "
+        "sheet's portfolio return on that state's days (formula), used by StateRisk.",
+    ]
+    for i, text in enumerate(notes):
+        put_text(ws, 1 + i, note, text).font = ENGINE_FONT
+    chart = AreaChart()
+    chart.grouping = "percentStacked"
+    chart.title = "Filtered regime probabilities"
+    chart.y_axis.title = "probability"
+    chart.add_data(Reference(ws, min_col=2, max_col=1 + k, min_row=1, max_row=lay.reg_last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=lay.reg_last))
+    chart.x_axis.number_format = "yyyy"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.width, chart.height = 28, 10
+    ws.add_chart(chart, f"{col_letter(note)}4")
+
+
+# StateRisk columns: (header, kind) where kind is "formula", "engine" or "check"
+STATE_RISK_HEADERS = [
+    "State", "Observations", "Observations (engine)", "Check",
+    "Share of days", "Mean (ann.)", "Mean (ann.) (engine)", "Check",
+    "Volatility (ann.)", "Volatility (ann.) (engine)", "Check",
+    "Tail size k = (1-c)·n", "VaR", "VaR (engine)", "Check",
+    "Tail value v = k-th smallest", "CVaR", "CVaR (engine)", "Check",
+    "Max drawdown (engine)",
+]
+STATE_RISK_FIRST_ROW = 4
+
+
+def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[str]:
+    """Per-state portfolio risk as formulas with engine values beside; returns check cells."""
+    ws = wb.create_sheet("StateRisk")
+    ws["A1"] = "Portfolio risk by regime state (losses are positive numbers)"
+    ws["A1"].font = TITLE_FONT
+    put_text(ws, 2, 1, (
+        "Formulas over Regimes and Data; grey italic columns are the engine's values; Check = "
+        "|formula - engine| <= Tolerance·max(1, |engine|). CVaR: Rockafellar-Uryasev estimator."
+    )).font = ENGINE_FONT
+    _header(ws, 3, STATE_RISK_HEADERS)
+    engine_cols = {3, 7, 10, 14, 18, 20}
+    sr = res.state_risk
+    port, states = lay.port_range(), lay.state_range()
+    checks: list[str] = []
+    for s, label in enumerate(res.regimes.labels):
+        r = STATE_RISK_FIRST_ROW + s
+        h = lay.helper_range(s)
+        row = sr.loc[label]
+        values = {
+            1: label,
+            2: f"=COUNT({h})",
+            3: int(row["Observations"]),
+            4: f"=B{r}=C{r}",
+            5: f"=B{r}/COUNT({port})",
+            6: f"=AVERAGE({h})*PeriodsPerYear",
+            7: float(row["Mean (ann.)"]),
+            8: f"=ABS(F{r}-G{r})<=Tolerance*MAX(1,ABS(G{r}))",
+            9: f"=STDEV({h})*SQRT(PeriodsPerYear)",
+            10: float(row["Volatility (ann.)"]),
+            11: f"=ABS(I{r}-J{r})<=Tolerance*MAX(1,ABS(J{r}))",
+            12: f"=(1-Confidence)*B{r}",
+            13: f"=-SMALL({h},FLOOR(L{r},1)+1)",
+            14: float(row["VaR"]),
+            15: f"=ABS(M{r}-N{r})<=Tolerance*MAX(1,ABS(N{r}))",
+            16: f"=SMALL({h},CEILING(L{r},1))",
+            17: (
+                f"=-(SUMPRODUCT(({states}=A{r})*({port}<P{r})*{port})"
+                f"+(L{r}-SUMPRODUCT(({states}=A{r})*({port}<P{r})))*P{r})/L{r}"
+            ),
+            18: float(row["CVaR"]),
+            19: f"=ABS(Q{r}-R{r})<=Tolerance*MAX(1,ABS(R{r}))",
+            20: float(row["Max drawdown"]),
+        }
+        for c, v in values.items():
+            cell = put_text(ws, r, c, v) if c == 1 else ws.cell(row=r, column=c, value=v)
+            if c in engine_cols:
+                cell.font = ENGINE_FONT
+            if c in (5, 6, 7, 9, 10, 13, 14, 16, 17, 18, 20):
+                cell.number_format = PCT
+        checks += [f"StateRisk!{col_letter(c)}{r}" for c in (4, 8, 11, 15, 19)]
+    for c in range(1, len(STATE_RISK_HEADERS) + 1):
+        ws.column_dimensions[col_letter(c)].width = 14
+    ws.row_dimensions[3].height = 45
+    ws.freeze_panes = "B4"
+    last = STATE_RISK_FIRST_ROW + lay.n_states - 1
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = "Portfolio VaR and CVaR by regime"
+    for c in (13, 17):
+        chart.add_data(Reference(ws, min_col=c, min_row=3, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=STATE_RISK_FIRST_ROW, max_row=last))
+    chart.y_axis.number_format = "0%"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    ws.add_chart(chart, f"B{last + 3}")
+    return checks
+
+
+def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> None:
+    ws = wb.create_sheet("Lineage")
+    ws["A1"] = "Lineage: where every number came from"
+    ws["A1"].font = TITLE_FONT
+    det = res.regimes.detector
+    diag = det.diagnostics_
+    cfg = res.config
+    rows: list[tuple[str, object]] = [
+        ("Run time (UTC)", run_time.strftime("%Y-%m-%d %H:%M:%S")),
+        ("Data source", cfg.data.source),
+        ("Input data SHA-256", res.data_sha256),
+        ("Returns content hash (SHA-256)", content_key(res.returns)),
+        ("Series", ", ".join(res.returns.columns)),
+        ("Alignment", res.alignment.summary()),
+        ("Returns", f"{cfg.data.return_method} returns, {len(res.returns)} dates"),
+        ("Detector", f"{res.regimes.method}: Gaussian HMM ({diag.covariance_type} covariance), "
+         f"{det.n_states} states, {diag.n_init} seeded initialisations"),
+        ("Parameters estimated on", f"{res.returns.index[0]:%Y-%m-%d}..{res.returns.index[-1]:%Y-%m-%d} "
+         "(in sample); probabilities filtered forward (data up to each date)"),
+        ("Seed", cfg.regimes.seed),
+        ("Converged", f"{diag.converged} ({diag.converged_inits} of {diag.n_init} inits; "
+         f"{diag.iterations} EM iterations in the best)"),
+        ("Log-likelihood", float(det.loglik_)),
+        ("BIC", float(det.bic_)),
+    ]
+    rows += [(f"Version: {k}", v) for k, v in _versions().items()]
+    r = 3
+    _header(ws, 2, ["Item", "Value"])
+    for key, value in rows:
+        put_text(ws, r, 1, key)
+        if isinstance(value, str):
+            put_text(ws, r, 2, value)
+        else:
+            ws.cell(row=r, column=2, value=value)
+        r += 1
+    r += 1
+    put_text(ws, r, 1, "Fitted model (engine output)").font = HEADER_FONT
+    r += 1
+    labels = list(res.regimes.labels)
+    _header(ws, r, ["Transition matrix (from \\ to)", *labels])
+    for i, lab in enumerate(labels):
+        put_text(ws, r + 1 + i, 1, lab)
+        for j in range(len(labels)):
+            ws.cell(row=r + 1 + i, column=2 + j, value=float(det.transmat_[i, j])).number_format = "0.0000"
+    r += len(labels) + 2
+    _header(ws, r, ["State", "Expected duration (periods)", *(f"Mean return {a}" for a in res.returns.columns),
+                    *(f"Volatility (ann.) {a}" for a in res.returns.columns)])
+    ppy = cfg.risk.periods_per_year
+    for i, lab in enumerate(labels):
+        rr = r + 1 + i
+        put_text(ws, rr, 1, lab)
+        ws.cell(row=rr, column=2, value=float(det.expected_durations()[i]))
+        n = len(res.returns.columns)
+        for j in range(n):
+            ws.cell(row=rr, column=3 + j, value=float(det.means_[i, j])).number_format = PCT4
+            vol = float(np.sqrt(det.covars_[i, j, j] * ppy))
+            ws.cell(row=rr, column=3 + n + j, value=vol).number_format = PCT
+    r += len(labels) + 2
+    put_text(ws, r, 1, "Configuration (as read)").font = HEADER_FONT
+    for i, line in enumerate(cfg.source_text.splitlines(), start=1):
+        put_text(ws, r + i, 1, line)
+    ws.column_dimensions["A"].width = 34
+    ws.column_dimensions["B"].width = 90
+
+
+def build_about(ws: Worksheet, res: AnalysisResult, lay: Layout, checks: list[str], run_time: dt.datetime) -> None:
+    cfg = res.config
+    ws["A1"] = cfg.report.title
+    ws["A1"].font = TITLE_FONT
+    lines: list[tuple[str, object]] = [
+        ("Purpose", "Regimes of the market, the portfolio's risk in each regime, and regime-aware "
+         "weights. Every input is on Assumptions; derived numbers are live formulas with the "
+         "engine's value and a check beside them."),
+        ("Data", "Bundled example data (not investment data): see Lineage and docs/data.md"
+         if cfg.data.source == "sample" else f"{cfg.data.source}: {cfg.data.path or ''}"),
+        ("Engine version", engine.__version__),
+        ("Run time (UTC)", run_time.strftime("%Y-%m-%d %H:%M:%S")),
+        ("First return date", f"=MIN(Data!$A${lay.data_first}:$A${lay.data_last})"),
+        ("Last return date", f"=MAX(Data!$A${lay.data_first}:$A${lay.data_last})"),
+        ("Master check", f"=AND({','.join(checks)})"),
+        ("Conventions", "Simple returns; VaR/CVaR/drawdown are positive losses; volatility ddof=1, "
+         "annualised with PeriodsPerYear; filtered regime probabilities."),
+        ("Sheets", ", ".join(SHEETS)),
+    ]
+    for i, (k, v) in enumerate(lines, start=3):
+        put_text(ws, i, 1, k).font = HEADER_FONT
+        if isinstance(v, str) and v.startswith("="):
+            cell = ws.cell(row=i, column=2, value=v)
+            if "Data!" in v:
+                cell.number_format = DATE
+        else:
+            put_text(ws, i, 2, v).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = 20
+    ws.column_dimensions["B"].width = 100
+
+
+MASTER_CHECK_CELL = "About!B9"
+
+
+def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | None = None) -> Path:
+    """Write the report workbook for `res` to `out` atomically; returns the final path."""
+    run_time = run_time or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    lay = Layout(n_assets=res.returns.shape[1], n_returns=len(res.returns), n_states=res.regimes.n_states)
+    wb = Workbook()
+    about = wb.active
+    assert about is not None
+    about.title = "About"
+    build_assumptions(wb, res)
+    build_data(wb, res, lay)
+    build_regimes(wb, res, lay)
+    checks = build_state_risk(wb, res, lay)
+    build_lineage(wb, res, run_time)
+    build_about(about, res, lay, checks, run_time)
+    wb.properties.title = res.config.report.title
+    wb.properties.creator = f"regime-risk {engine.__version__}"
+    wb.properties.keywords = "regimes; VaR; CVaR; audit"
+    return save_atomic(wb, out)
