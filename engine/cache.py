@@ -27,8 +27,13 @@ def content_key(*parts: object) -> str:
     for part in parts:
         if isinstance(part, pd.DataFrame | pd.Series):
             h.update(np.ascontiguousarray(part.to_numpy(dtype=float)).tobytes())
-            h.update(np.asarray(part.index.astype("int64") if isinstance(
-                part.index, pd.DatetimeIndex) else part.index.astype(str)).tobytes())
+            h.update(
+                np.asarray(
+                    part.index.astype("int64")
+                    if isinstance(part.index, pd.DatetimeIndex)
+                    else part.index.astype(str)
+                ).tobytes()
+            )
             names = part.columns if isinstance(part, pd.DataFrame) else [part.name]
             h.update("\x1f".join(map(str, names)).encode())
         elif isinstance(part, np.ndarray):

@@ -95,9 +95,7 @@ def _section(name: str, cls: type, raw: Any) -> Any:
         elif isinstance(default, float) and isinstance(value, int):
             value = float(value)
         elif not isinstance(value, type(default)):
-            raise InputError(
-                f"{name}.{key}", f"must be {type(default).__name__} (got {value!r})"
-            )
+            raise InputError(f"{name}.{key}", f"must be {type(default).__name__} (got {value!r})")
         kwargs[key] = value
     return cls(**kwargs)
 

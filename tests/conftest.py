@@ -17,7 +17,9 @@ def sp500_returns() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def multi_returns() -> pd.DataFrame:
     """SP500, GOLD, WTI 2000..2012 (about 3,270 days)."""
-    prices, _ = align_prices(load_sample_prices(["SP500", "GOLD", "WTI"], "2000-01-01", "2012-12-31"))
+    prices, _ = align_prices(
+        load_sample_prices(["SP500", "GOLD", "WTI"], "2000-01-01", "2012-12-31")
+    )
     return prices_to_returns(prices)
 
 

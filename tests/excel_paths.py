@@ -31,6 +31,7 @@ class _StubExcelEngine:
     @staticmethod
     def clean_value_data(data, datetime_builder, empty_as, number_builder, err_to_str):  # type: ignore[no-untyped-def]
         """As xlwings._xlwindows: blanks -> empty_as, COM error ints -> "#N/A" or None."""
+
         def clean(v: Any) -> Any:
             if v in ("", None):
                 return empty_as
@@ -60,8 +61,13 @@ class _StubExcelEngine:
 
 # pywin32 hands error cells to Python as these integers (xlwings._xlwindows.cell_errors)
 COM_ERRORS = {
-    -2146826281: "#DIV/0!", -2146826246: "#N/A", -2146826259: "#NAME?", -2146826288: "#NULL!",
-    -2146826252: "#NUM!", -2146826265: "#REF!", -2146826273: "#VALUE!",
+    -2146826281: "#DIV/0!",
+    -2146826246: "#N/A",
+    -2146826259: "#NAME?",
+    -2146826288: "#NULL!",
+    -2146826252: "#NUM!",
+    -2146826265: "#REF!",
+    -2146826273: "#VALUE!",
 }
 NA = -2146826246
 
@@ -98,7 +104,9 @@ def call_classic(func: Any, *args: Any) -> Any:
     converted = []
     for i, a in enumerate(args):
         ai = info["args"][min(i, len(info["args"]) - 1)]
-        converted.append(ai.get("optional") if a is None else conversion.read(None, a, ai["options"]))
+        converted.append(
+            ai.get("optional") if a is None else conversion.read(None, a, ai["options"])
+        )
     return conversion.write(func(*converted), None, info["ret"]["options"])
 
 
@@ -131,8 +139,12 @@ class OfficeJS:
     def __init__(self) -> None:
         env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _HARNESS], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, env=env, cwd=ROOT,
+            [sys.executable, "-c", _HARNESS],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
         )
 
     def _ask(self, req: dict[str, Any]) -> dict[str, Any]:

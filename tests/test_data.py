@@ -100,7 +100,9 @@ def test_alignment_errors():
     with pytest.raises(InputError, match="no observations"):
         align_prices(_frame({"A": [1, 2], "B": [None, None]}, dates))
     with pytest.raises(InputError, match="do not overlap"):
-        align_prices(_frame({"A": [1, None], "B": [None, 2]}, dates), MissingPolicy(calendar="union"))
+        align_prices(
+            _frame({"A": [1, None], "B": [None, 2]}, dates), MissingPolicy(calendar="union")
+        )
 
 
 def test_returns_simple_and_log():

@@ -162,5 +162,5 @@ def test_state_index_accepts_numbers_and_labels():
     assert state_index("crisis", 3) == 2
     with pytest.raises(InputError, match="Calm, Turbulent"):
         state_index("Crisis", 2)
-    with pytest.raises(InputError, match="1..2"):
+    with pytest.raises(InputError, match=r"1\.\.2"):
         state_index(3, 2)

@@ -56,8 +56,11 @@ def test_no_number_is_hard_coded_in_a_formula(report):
     for sheet, cells in read_formulas(report).items():
         for ref, f in cells.items():
             numbers = [
-                t.value for t in Tokenizer(f).items
-                if t.type == Token.OPERAND and t.subtype == Token.NUMBER and t.value not in ("0", "1")
+                t.value
+                for t in Tokenizer(f).items
+                if t.type == Token.OPERAND
+                and t.subtype == Token.NUMBER
+                and t.value not in ("0", "1")
             ]
             assert not numbers, f"{sheet}!{ref}: {f}"
 
@@ -67,7 +70,10 @@ def test_recalculated_report_matches_the_engine(report):
     if soffice_path() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("LibreOffice is required under CI=true (.ci/run installs it)")
-        pytest.skip("LIBREOFFICE NOT INSTALLED: recalculation check NOT RUN (apt-get install libreoffice-calc-nogui)")
+        pytest.skip(
+            "LIBREOFFICE NOT INSTALLED: recalculation check NOT RUN "
+            "(apt-get install libreoffice-calc-nogui)"
+        )
     values = read_values(recalculate(report))
     formulas = read_formulas(report)
     n = 0
@@ -95,7 +101,8 @@ def test_asset_names_that_look_like_formulas_stay_text(tmp_path):
     prices.index.name = "Date"
     prices.to_csv(tmp_path / "p.csv")
     cfg = parse_config(
-        f'[data]\nsource = "csv"\npath = "{tmp_path / "p.csv"}"\ncolumns = ["=HYPERLINK(1)", "@GOLD"]\n'
+        f'[data]\nsource = "csv"\npath = "{tmp_path / "p.csv"}"\n'
+        'columns = ["=HYPERLINK(1)", "@GOLD"]\n'
     )
     out = build_report(run_analysis(cfg), tmp_path / "r.xlsx")
     ws = load_workbook(out)["Data"]

@@ -29,7 +29,9 @@ confidences = st.sampled_from([0.9, 0.95, 0.975, 0.99, 0.951, 0.9333])
 @settings(max_examples=200, deadline=None)
 @given(r=returns_arrays, c=confidences)
 def test_cvar_equals_skfolio(r, c):
-    assert conditional_value_at_risk(r, c) == pytest.approx(skm.cvar(r, beta=c), abs=1e-12, rel=1e-12)
+    assert conditional_value_at_risk(r, c) == pytest.approx(
+        skm.cvar(r, beta=c), abs=1e-12, rel=1e-12
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -51,7 +53,9 @@ def test_cvar_on_a_fractional_tail_matches_skfolio_and_the_closed_form(rng):
 
 def test_two_dimensional_inputs_are_per_column(rng):
     X = rng.normal(0, 0.01, size=(1000, 4))
-    np.testing.assert_allclose(conditional_value_at_risk(X, 0.99), skm.cvar(X, beta=0.99), atol=1e-12)
+    np.testing.assert_allclose(
+        conditional_value_at_risk(X, 0.99), skm.cvar(X, beta=0.99), atol=1e-12
+    )
     np.testing.assert_allclose(value_at_risk(X, 0.99), skm.value_at_risk(X, beta=0.99), atol=1e-12)
     np.testing.assert_allclose(annualized_volatility(X), X.std(axis=0, ddof=1) * np.sqrt(252))
 

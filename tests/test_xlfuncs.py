@@ -64,10 +64,12 @@ def test_classic_error_cell_gives_the_message(classic, small):
     rng_ = excel_range(small)
     rng_[7][2] = NA  # pywin32 hands #N/A over as this integer
     out = call_classic(classic.regime_prob, rng_)
-    assert out == [[
-        "REGIME_PROB: returns: row 8, column 'GOLD' holds the error #N/A; every cell must be a "
-        "number (fill the gap or remove the row)"
-    ]]
+    assert out == [
+        [
+            "REGIME_PROB: returns: row 8, column 'GOLD' holds the error #N/A; every cell must be a "
+            "number (fill the gap or remove the row)"
+        ]
+    ]
 
 
 def test_classic_state_cvar_table_and_single_state(classic, small):
@@ -175,15 +177,22 @@ def test_unsorted_dates_are_sorted_and_duplicates_refused(small):
 
 
 cells = st.one_of(
-    st.none(), st.just(""), st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(-10, 60000), st.text(max_size=6), st.sampled_from(["#N/A", "#DIV/0!", "#VALUE!"]),
+    st.none(),
+    st.just(""),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-10, 60000),
+    st.text(max_size=6),
+    st.sampled_from(["#N/A", "#DIV/0!", "#VALUE!"]),
     st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2030, 1, 1)),
 )
 
 
 @settings(max_examples=60, deadline=None)
-@given(grid=st.lists(st.lists(cells, min_size=1, max_size=4), min_size=1, max_size=8),
-       conf=st.one_of(st.none(), cells), measure=st.sampled_from(["cvar", "var", "bogus", None]))
+@given(
+    grid=st.lists(st.lists(cells, min_size=1, max_size=4), min_size=1, max_size=8),
+    conf=st.one_of(st.none(), cells),
+    measure=st.sampled_from(["cvar", "var", "bogus", None]),
+)
 def test_fuzzed_ranges_give_a_table_or_a_message(grid, conf, measure):
     out = xlfuncs.risk_measure(grid, measure, conf)
     if isinstance(out, list):

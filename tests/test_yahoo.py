@@ -22,26 +22,49 @@ def chart_response(symbol: str, start: str = "2012-01-03", end: str = "2012-02-0
     stamps = [int((d + pd.Timedelta(hours=14, minutes=30)).timestamp()) for d in prices.index]
     closes = prices.round(4).tolist()
     meta = {
-        "currency": "USD", "symbol": symbol, "exchangeName": "PCX", "instrumentType": "ETF",
-        "firstTradeDate": 728317800, "regularMarketTime": stamps[-1], "gmtoffset": -18000,
-        "timezone": "EST", "exchangeTimezoneName": "America/New_York", "priceHint": 2,
-        "dataGranularity": "1d", "range": "", "validRanges": ["1d", "5d", "1mo", "max"],
+        "currency": "USD",
+        "symbol": symbol,
+        "exchangeName": "PCX",
+        "instrumentType": "ETF",
+        "firstTradeDate": 728317800,
+        "regularMarketTime": stamps[-1],
+        "gmtoffset": -18000,
+        "timezone": "EST",
+        "exchangeTimezoneName": "America/New_York",
+        "priceHint": 2,
+        "dataGranularity": "1d",
+        "range": "",
+        "validRanges": ["1d", "5d", "1mo", "max"],
         "currentTradingPeriod": {
-            k: {"timezone": "EST", "start": stamps[-1], "end": stamps[-1] + 23400, "gmtoffset": -18000}
+            k: {
+                "timezone": "EST",
+                "start": stamps[-1],
+                "end": stamps[-1] + 23400,
+                "gmtoffset": -18000,
+            }
             for k in ("pre", "regular", "post")
         },
     }
     return {
         "chart": {
-            "result": [{
-                "meta": meta,
-                "timestamp": stamps,
-                "indicators": {
-                    "quote": [{"open": closes, "high": closes, "low": closes, "close": closes,
-                               "volume": [1_000_000] * len(closes)}],
-                    "adjclose": [{"adjclose": closes}],
-                },
-            }],
+            "result": [
+                {
+                    "meta": meta,
+                    "timestamp": stamps,
+                    "indicators": {
+                        "quote": [
+                            {
+                                "open": closes,
+                                "high": closes,
+                                "low": closes,
+                                "close": closes,
+                                "volume": [1_000_000] * len(closes),
+                            }
+                        ],
+                        "adjclose": [{"adjclose": closes}],
+                    },
+                }
+            ],
             "error": None,
         }
     }
@@ -71,8 +94,18 @@ def replay(monkeypatch, tmp_path):
         if "/v8/finance/chart/" in url and symbol in SAMPLE:
             return FakeResponse(chart_response(symbol), url)
         if "/v8/finance/chart/" in url:
-            return FakeResponse({"chart": {"result": None, "error": {
-                "code": "Not Found", "description": "No data found, symbol may be delisted"}}}, url)
+            return FakeResponse(
+                {
+                    "chart": {
+                        "result": None,
+                        "error": {
+                            "code": "Not Found",
+                            "description": "No data found, symbol may be delisted",
+                        },
+                    }
+                },
+                url,
+            )
         raise AssertionError(f"unexpected request {url}")
 
     monkeypatch.setattr(yfdata.YfData, "get", fake_get)

@@ -120,14 +120,62 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> None:
     live = "drives live formulas"
     rerun = "engine input: change it in the configuration and re-run the report"
     rows = [
-        ("Confidence", cfg.risk.confidence, "fraction", "config risk.confidence", f"VaR/CVaR confidence level; {live}"),
-        ("PeriodsPerYear", cfg.risk.periods_per_year, "periods per year", "config risk.periods_per_year", f"annualisation factor; {live}"),
-        ("Tolerance", cfg.report.tolerance, "relative", "config report.tolerance", "largest relative difference a check accepts between a formula and the engine"),
-        ("NStates", cfg.regimes.n_states, "count", "config regimes.n_states", f"number of regimes; {rerun}"),
-        ("Method", cfg.regimes.method, "name", "config regimes.method", f"regime detector; {rerun}"),
-        ("Seed", cfg.regimes.seed, "integer", "config regimes.seed", f"random seed of the detector; {rerun}"),
-        ("ReturnMethod", cfg.data.return_method, "name", "config data.return_method", "simple: P_t/P_t-1 - 1; log: ln(P_t/P_t-1)"),
-        ("MaxWeight", cfg.allocation.max_weight, "fraction", "config allocation.max_weight", f"largest weight per asset in the regime allocation; {rerun}"),
+        (
+            "Confidence",
+            cfg.risk.confidence,
+            "fraction",
+            "config risk.confidence",
+            f"VaR/CVaR confidence level; {live}",
+        ),
+        (
+            "PeriodsPerYear",
+            cfg.risk.periods_per_year,
+            "periods per year",
+            "config risk.periods_per_year",
+            f"annualisation factor; {live}",
+        ),
+        (
+            "Tolerance",
+            cfg.report.tolerance,
+            "relative",
+            "config report.tolerance",
+            "largest relative difference a check accepts between a formula and the engine",
+        ),
+        (
+            "NStates",
+            cfg.regimes.n_states,
+            "count",
+            "config regimes.n_states",
+            f"number of regimes; {rerun}",
+        ),
+        (
+            "Method",
+            cfg.regimes.method,
+            "name",
+            "config regimes.method",
+            f"regime detector; {rerun}",
+        ),
+        (
+            "Seed",
+            cfg.regimes.seed,
+            "integer",
+            "config regimes.seed",
+            f"random seed of the detector; {rerun}",
+        ),
+        (
+            "ReturnMethod",
+            cfg.data.return_method,
+            "name",
+            "config data.return_method",
+            "simple: P_t/P_t-1 - 1; log: ln(P_t/P_t-1)",
+        ),
+        (
+            "MaxWeight",
+            cfg.allocation.max_weight,
+            "fraction",
+            "config allocation.max_weight",
+            f"largest weight per asset in the regime allocation; {rerun}",
+        ),
     ]
     for i, (name, value, unit, source, desc) in enumerate(rows, start=3):
         put_text(ws, i, 1, name)
@@ -163,12 +211,21 @@ def build_data(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
     assets = list(res.returns.columns)
     log = res.config.data.return_method == "log"
     _header(
-        ws, 1,
-        ["Date", *(f"{a} price" for a in assets), *(f"{a} return" for a in assets), "Portfolio return"],
+        ws,
+        1,
+        [
+            "Date",
+            *(f"{a} price" for a in assets),
+            *(f"{a} return" for a in assets),
+            "Portfolio return",
+        ],
     )
     prices = res.prices.to_numpy()
     dates = res.prices.index
-    first_ret, last_ret = col_letter(lay.return_col(0)), col_letter(lay.return_col(lay.n_assets - 1))
+    first_ret, last_ret = (
+        col_letter(lay.return_col(0)),
+        col_letter(lay.return_col(lay.n_assets - 1)),
+    )
     for i in range(len(dates)):
         r = 2 + i
         ws.cell(row=r, column=1, value=dates[i].to_pydatetime()).number_format = DATE
@@ -180,7 +237,9 @@ def build_data(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
                 ws.cell(row=r, column=lay.return_col(j), value=f).number_format = PCT4
         if r >= lay.data_first:
             ws.cell(
-                row=r, column=lay.port_col, value=f"=SUMPRODUCT({first_ret}{r}:{last_ret}{r},Weights)"
+                row=r,
+                column=lay.port_col,
+                value=f"=SUMPRODUCT({first_ret}{r}:{last_ret}{r},Weights)",
             ).number_format = PCT4
     ws.freeze_panes = "B2"
     ws.column_dimensions["A"].width = 12
@@ -193,7 +252,8 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
     labels = list(res.regimes.labels)
     k = lay.n_states
     _header(
-        ws, 1,
+        ws,
+        1,
         ["Date", *labels, "State", *(f"Portfolio return | {lab}" for lab in labels)],
     )
     probs = res.regimes.filtered.to_numpy()
@@ -206,20 +266,23 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
         for s in range(k):
             ws.cell(row=r, column=2 + s, value=float(probs[i, s])).number_format = "0.000"
         ws.cell(
-            row=r, column=lay.state_col,
+            row=r,
+            column=lay.state_col,
             value=f"=INDEX(${p_first}$1:${p_last}$1,MATCH(MAX({p_first}{r}:{p_last}{r}),{p_first}{r}:{p_last}{r},0))",
         )
         for s in range(k):
             pc = col_letter(2 + s)
             ws.cell(
-                row=r, column=lay.helper_col(s),
+                row=r,
+                column=lay.helper_col(s),
                 value=f'=IF(${state}{r}={pc}$1,Data!${port}{r + 1},"")',
             ).number_format = PCT4
     ws.freeze_panes = "B2"
     note = lay.helper_col(k - 1) + 2
     notes = [
         "Columns B..: filtered state probabilities, engine output (values): p(state on date t | "
-        "returns up to t). Model parameters were estimated on the whole period shown (see Lineage).",
+        "returns up to t). Model parameters were estimated on the whole period shown "
+        "(see Lineage).",
         "State: the most likely state each day (formula). Portfolio return | state: the Data "
         "sheet's portfolio return on that state's days (formula), used by StateRisk.",
     ]
@@ -229,7 +292,10 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
     chart.grouping = "percentStacked"
     chart.title = "Filtered regime probabilities"
     chart.y_axis.title = "probability"
-    chart.add_data(Reference(ws, min_col=2, max_col=1 + k, min_row=1, max_row=lay.reg_last), titles_from_data=True)
+    chart.add_data(
+        Reference(ws, min_col=2, max_col=1 + k, min_row=1, max_row=lay.reg_last),
+        titles_from_data=True,
+    )
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=lay.reg_last))
     chart.x_axis.number_format = "yyyy"
     chart.x_axis.delete = False
@@ -240,11 +306,25 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
 
 # StateRisk columns: (header, kind) where kind is "formula", "engine" or "check"
 STATE_RISK_HEADERS = [
-    "State", "Observations", "Observations (engine)", "Check",
-    "Share of days", "Mean (ann.)", "Mean (ann.) (engine)", "Check",
-    "Volatility (ann.)", "Volatility (ann.) (engine)", "Check",
-    "Tail size k = (1-c)·n", "VaR", "VaR (engine)", "Check",
-    "Tail value v = k-th smallest", "CVaR", "CVaR (engine)", "Check",
+    "State",
+    "Observations",
+    "Observations (engine)",
+    "Check",
+    "Share of days",
+    "Mean (ann.)",
+    "Mean (ann.) (engine)",
+    "Check",
+    "Volatility (ann.)",
+    "Volatility (ann.) (engine)",
+    "Check",
+    "Tail size k = (1-c)·n",
+    "VaR",
+    "VaR (engine)",
+    "Check",
+    "Tail value v = k-th smallest",
+    "CVaR",
+    "CVaR (engine)",
+    "Check",
     "Max drawdown (engine)",
 ]
 STATE_RISK_FIRST_ROW = 4
@@ -255,10 +335,15 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[str
     ws = wb.create_sheet("StateRisk")
     ws["A1"] = "Portfolio risk by regime state (losses are positive numbers)"
     ws["A1"].font = TITLE_FONT
-    put_text(ws, 2, 1, (
-        "Formulas over Regimes and Data; grey italic columns are the engine's values; Check = "
-        "|formula - engine| <= Tolerance·max(1, |engine|). CVaR: Rockafellar-Uryasev estimator."
-    )).font = ENGINE_FONT
+    put_text(
+        ws,
+        2,
+        1,
+        (
+            "Formulas over Regimes and Data; grey italic columns are the engine's values; Check = "
+            "|formula - engine| <= Tolerance·max(1, |engine|). CVaR: Rockafellar-Uryasev estimator."
+        ),
+    ).font = ENGINE_FONT
     _header(ws, 3, STATE_RISK_HEADERS)
     engine_cols = {3, 7, 10, 14, 18, 20}
     sr = res.state_risk
@@ -267,8 +352,8 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[str
     for s, label in enumerate(res.regimes.labels):
         r = STATE_RISK_FIRST_ROW + s
         h = lay.helper_range(s)
-        row = sr.loc[label]
-        values = {
+        row = dict(zip(sr.columns, sr.loc[label].to_numpy(dtype=float), strict=True))
+        values: dict[int, object] = {
             1: label,
             2: f"=COUNT({h})",
             3: int(row["Observations"]),
@@ -333,13 +418,22 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
         ("Series", ", ".join(res.returns.columns)),
         ("Alignment", res.alignment.summary()),
         ("Returns", f"{cfg.data.return_method} returns, {len(res.returns)} dates"),
-        ("Detector", f"{res.regimes.method}: Gaussian HMM ({diag.covariance_type} covariance), "
-         f"{det.n_states} states, {diag.n_init} seeded initialisations"),
-        ("Parameters estimated on", f"{res.returns.index[0]:%Y-%m-%d}..{res.returns.index[-1]:%Y-%m-%d} "
-         "(in sample); probabilities filtered forward (data up to each date)"),
+        (
+            "Detector",
+            f"{res.regimes.method}: Gaussian HMM ({diag.covariance_type} covariance), "
+            f"{det.n_states} states, {diag.n_init} seeded initialisations",
+        ),
+        (
+            "Parameters estimated on",
+            f"{res.returns.index[0]:%Y-%m-%d}..{res.returns.index[-1]:%Y-%m-%d} "
+            "(in sample); probabilities filtered forward (data up to each date)",
+        ),
         ("Seed", cfg.regimes.seed),
-        ("Converged", f"{diag.converged} ({diag.converged_inits} of {diag.n_init} inits; "
-         f"{diag.iterations} EM iterations in the best)"),
+        (
+            "Converged",
+            f"{diag.converged} ({diag.converged_inits} of {diag.n_init} inits; "
+            f"{diag.iterations} EM iterations in the best)",
+        ),
         ("Log-likelihood", float(det.loglik_)),
         ("BIC", float(det.bic_)),
     ]
@@ -361,10 +455,20 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
     for i, lab in enumerate(labels):
         put_text(ws, r + 1 + i, 1, lab)
         for j in range(len(labels)):
-            ws.cell(row=r + 1 + i, column=2 + j, value=float(det.transmat_[i, j])).number_format = "0.0000"
+            ws.cell(
+                row=r + 1 + i, column=2 + j, value=float(det.transmat_[i, j])
+            ).number_format = "0.0000"
     r += len(labels) + 2
-    _header(ws, r, ["State", "Expected duration (periods)", *(f"Mean return {a}" for a in res.returns.columns),
-                    *(f"Volatility (ann.) {a}" for a in res.returns.columns)])
+    _header(
+        ws,
+        r,
+        [
+            "State",
+            "Expected duration (periods)",
+            *(f"Mean return {a}" for a in res.returns.columns),
+            *(f"Volatility (ann.) {a}" for a in res.returns.columns),
+        ],
+    )
     ppy = cfg.risk.periods_per_year
     for i, lab in enumerate(labels):
         rr = r + 1 + i
@@ -383,23 +487,35 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
     ws.column_dimensions["B"].width = 90
 
 
-def build_about(ws: Worksheet, res: AnalysisResult, lay: Layout, checks: list[str], run_time: dt.datetime) -> None:
+def build_about(
+    ws: Worksheet, res: AnalysisResult, lay: Layout, checks: list[str], run_time: dt.datetime
+) -> None:
     cfg = res.config
     ws["A1"] = cfg.report.title
     ws["A1"].font = TITLE_FONT
     lines: list[tuple[str, object]] = [
-        ("Purpose", "Regimes of the market, the portfolio's risk in each regime, and regime-aware "
-         "weights. Every input is on Assumptions; derived numbers are live formulas with the "
-         "engine's value and a check beside them."),
-        ("Data", "Bundled example data (not investment data): see Lineage and docs/data.md"
-         if cfg.data.source == "sample" else f"{cfg.data.source}: {cfg.data.path or ''}"),
+        (
+            "Purpose",
+            "Regimes of the market, the portfolio's risk in each regime, and regime-aware "
+            "weights. Every input is on Assumptions; derived numbers are live formulas with the "
+            "engine's value and a check beside them.",
+        ),
+        (
+            "Data",
+            "Bundled example data (not investment data): see Lineage and docs/data.md"
+            if cfg.data.source == "sample"
+            else f"{cfg.data.source}: {cfg.data.path or ''}",
+        ),
         ("Engine version", engine.__version__),
         ("Run time (UTC)", run_time.strftime("%Y-%m-%d %H:%M:%S")),
         ("First return date", f"=MIN(Data!$A${lay.data_first}:$A${lay.data_last})"),
         ("Last return date", f"=MAX(Data!$A${lay.data_first}:$A${lay.data_last})"),
         ("Master check", f"=AND({','.join(checks)})"),
-        ("Conventions", "Simple returns; VaR/CVaR/drawdown are positive losses; volatility ddof=1, "
-         "annualised with PeriodsPerYear; filtered regime probabilities."),
+        (
+            "Conventions",
+            "Simple returns; VaR/CVaR/drawdown are positive losses; volatility ddof=1, "
+            "annualised with PeriodsPerYear; filtered regime probabilities.",
+        ),
         ("Sheets", ", ".join(SHEETS)),
     ]
     for i, (k, v) in enumerate(lines, start=3):
@@ -420,7 +536,9 @@ MASTER_CHECK_CELL = "About!B9"
 def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | None = None) -> Path:
     """Write the report workbook for `res` to `out` atomically; returns the final path."""
     run_time = run_time or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    lay = Layout(n_assets=res.returns.shape[1], n_returns=len(res.returns), n_states=res.regimes.n_states)
+    lay = Layout(
+        n_assets=res.returns.shape[1], n_returns=len(res.returns), n_states=res.regimes.n_states
+    )
     wb = Workbook()
     about = wb.active
     assert about is not None

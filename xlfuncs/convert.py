@@ -19,8 +19,23 @@ import pandas as pd
 from engine.errors import InputError
 
 EXCEL_ERRORS = frozenset(
-    {"#N/A", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!",
-     "#CALC!", "#GETTING_DATA", "#BUSY!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#UNKNOWN!"}
+    {
+        "#N/A",
+        "#DIV/0!",
+        "#NAME?",
+        "#NULL!",
+        "#NUM!",
+        "#REF!",
+        "#VALUE!",
+        "#SPILL!",
+        "#CALC!",
+        "#GETTING_DATA",
+        "#BUSY!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#UNKNOWN!",
+    }
 )
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # serial 1 = 1900-01-01 in the 1900 date system
 _DATE_HEADER = re.compile(r"^\s*(date|dates|day|time|datetime|period)?\s*$", re.IGNORECASE)
@@ -28,8 +43,10 @@ _NUMBER_TEXT = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?%?$")
 
 
 def is_blank(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip()) or (
-        isinstance(v, float) and math.isnan(v)
+    return (
+        v is None
+        or (isinstance(v, str) and not v.strip())
+        or (isinstance(v, float) and math.isnan(v))
     )
 
 
@@ -138,31 +155,40 @@ def returns_frame(values: Any, arg: str = "returns", min_rows: int = 2) -> pd.Da
         raise InputError(arg, "has no asset columns; put one column of numbers per asset")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InputError(arg, f"asset name {dupes[0]!r} appears twice; give each column a unique name")
-    data = np.empty((len(body), len(names)))
-    dates: list[pd.Timestamp] = []
+        raise InputError(
+            arg, f"asset name {dupes[0]!r} appears twice; give each column a unique name"
+        )
     offset = 2 if has_header else 1  # 1-based row number inside the range
-    for i, row in enumerate(body):
-        if has_dates:
-            d = excel_date(row[0])
+    data = _numbers_fast([row[start:] for row in body])
+    if data is None:
+        data = np.empty((len(body), len(names)))
+        for i, row in enumerate(body):
+            for j, v in enumerate(row[start:]):
+                x = cell_number(v)
+                if x is None or not math.isfinite(x):
+                    raise InputError(
+                        arg,
+                        f"row {i + offset}, column {names[j]!r} holds {_describe(v)}; every cell "
+                        "must be a number (fill the gap or remove the row)",
+                    )
+                data[i, j] = x
+    dates = _dates_fast(first_col) if has_dates else None
+    if has_dates and dates is None:
+        slow: list[pd.Timestamp] = []
+        for i, v in enumerate(first_col):
+            d = excel_date(v)
             if d is None:
                 raise InputError(
-                    arg, f"row {i + offset} of the range has {_describe(row[0])} where a date "
+                    arg,
+                    f"row {i + offset} of the range has {_describe(v)} where a date "
                     "should be; fix the date or remove the row",
                 )
-            dates.append(d)
-        for j, v in enumerate(row[start:]):
-            x = cell_number(v)
-            if x is None or not math.isfinite(x):
-                raise InputError(
-                    arg, f"row {i + offset}, column {names[j]!r} holds {_describe(v)}; every cell "
-                    "must be a number (fill the gap or remove the row)",
-                )
-            data[i, j] = x
+            slow.append(d)
+        dates = pd.DatetimeIndex(slow)
     if len(body) < min_rows:
         raise InputError(arg, f"needs at least {min_rows} rows of data (got {len(body)})")
     index: pd.Index
-    if has_dates:
+    if dates is not None:
         index = pd.DatetimeIndex(dates, name="Date")
         if index.has_duplicates:
             dup = index[index.duplicated()][0]
@@ -171,6 +197,26 @@ def returns_frame(values: Any, arg: str = "returns", min_rows: int = 2) -> pd.Da
         index = pd.RangeIndex(1, len(body) + 1, name="Obs")
     frame = pd.DataFrame(data, index=index, columns=names)
     return frame.sort_index() if has_dates else frame
+
+
+def _numbers_fast(block: list[list[Any]]) -> np.ndarray | None:
+    """The common case in one C-level conversion: every cell a finite int or float."""
+    if not all(type(v) is float or type(v) is int for row in block for v in row):
+        return None
+    data = np.array(block, dtype=float)
+    return data if data.ndim == 2 and np.isfinite(data).all() else None
+
+
+def _dates_fast(column: list[Any]) -> pd.DatetimeIndex | None:
+    """Whole columns of serial numbers (Office.js) or datetimes (classic) at once."""
+    if all(type(v) is float or type(v) is int for v in column):
+        serial = np.array(column, dtype=float)
+        if not ((serial >= 1) & (serial < 2958466)).all():
+            return None
+        return pd.DatetimeIndex(_EXCEL_EPOCH + pd.to_timedelta(serial, unit="D"))
+    if all(isinstance(v, dt.datetime) for v in column):
+        return pd.DatetimeIndex(column)
+    return None
 
 
 def check_simple_returns(frame: pd.DataFrame, arg: str = "returns") -> pd.DataFrame:
@@ -183,7 +229,7 @@ def check_simple_returns(frame: pd.DataFrame, arg: str = "returns") -> pd.DataFr
 
 
 def weights_vector(values: Any, n_assets: int, arg: str = "weights") -> np.ndarray:
-    """Weights from a row or a column (blank = equal weights); must match the assets and sum to 1."""
+    """Weights from a row or a column (blank: equal weights), one per asset, summing to 1."""
     rows = trim_blank_edges(as_2d(values))
     flat = [v for r in rows for v in r]
     if not flat or all(is_blank(v) for v in flat):
@@ -197,7 +243,8 @@ def weights_vector(values: Any, n_assets: int, arg: str = "weights") -> np.ndarr
     w = np.asarray(nums)
     if w.size != n_assets:
         raise InputError(
-            arg, f"has {w.size} values but the returns have {n_assets} assets; give one weight "
+            arg,
+            f"has {w.size} values but the returns have {n_assets} assets; give one weight "
             "per asset, in the same order",
         )
     total = w.sum()

@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xlwings as xw
 
 import engine
@@ -28,7 +29,7 @@ from xlfuncs.convert import (
     returns_frame,
     weights_vector,
 )
-from xlfuncs.guard import excel_function
+from xlfuncs.guard import excel_function, spill
 
 CVAR_ESTIMATORS = ("historical",)
 RETURNS_DOC = "Returns range: header row of asset names, optional first column of dates"
@@ -52,16 +53,19 @@ def _regime_args(n_states: Any, method: Any, seed: Any) -> tuple[int, str, int]:
 
 
 def _date_cells(index: Any) -> list[Any]:
-    if getattr(index, "name", None) == "Date":
-        return [d.to_pydatetime() for d in index]
-    return list(index)
+    if isinstance(index, pd.DatetimeIndex):
+        return list(index.to_pydatetime())
+    return index.tolist()
 
 
 @xw.func
 @xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
-@xw.arg("smoothed", doc="FALSE (default): filtered, data up to each date. TRUE: smoothed, uses future data")
+@xw.arg(
+    "smoothed",
+    doc="FALSE (default): filtered, data up to each date. TRUE: smoothed, uses future data",
+)
 @xw.arg("seed", doc=SEED_DOC)
 @excel_function("REGIME_PROB")
 def regime_prob(
@@ -73,9 +77,7 @@ def regime_prob(
     use_smoothed = optional_bool(smoothed, "smoothed", False)
     result = fit_regimes(frame, k, m, s)
     probs = result.smoothed() if use_smoothed else result.filtered
-    header = [frame.index.name, *probs.columns]
-    dates = _date_cells(probs.index)
-    return [header, *([d, *row] for d, row in zip(dates, probs.to_numpy().tolist(), strict=True))]
+    return spill([frame.index.name, *probs.columns], _date_cells(probs.index), probs.to_numpy())
 
 
 @xw.func
@@ -112,8 +114,9 @@ def state_cvar(
         x = port[states == i]
         rows.append([label, conditional_value_at_risk(x, conf) if x.size else None, int(x.size)])
     if state is not None and str(state).strip() != "":
-        pick = state_index(state if isinstance(state, str) else optional_int(
-            state, "state", 1, 1, k), k)
+        pick = state_index(
+            state if isinstance(state, str) else optional_int(state, "state", 1, 1, k), k
+        )
         value = rows[pick + 1][1]
         if value is None:
             raise InputError("state", f"no day is in state {result.labels[pick]!r}")
@@ -145,8 +148,7 @@ def regime_weights(
     result = fit_regimes(frame, k, m, s)
     table = state_weights(frame, result.states, result.labels, obj, cap)
     table["Now"] = blend_weights(table, result.current.to_numpy())
-    header = ["Asset", *table.columns]
-    return [header, *([a, *row] for a, row in zip(table.index, table.to_numpy().tolist(), strict=True))]
+    return spill(["Asset", *table.columns], list(table.index), table.to_numpy())
 
 
 @xw.func
@@ -188,6 +190,10 @@ def engine_info() -> list[list[Any]]:
             rows.append([pkg, "not installed"])
     rows.append(["default seed", DEFAULT_SEED])
     rows.append(["seed policy", "every stochastic step takes a seed; same inputs, same outputs"])
-    rows.append(["fit cache (hits / misses / size)",
-                 f"{FIT_CACHE.stats.hits} / {FIT_CACHE.stats.misses} / {len(FIT_CACHE)}"])
+    rows.append(
+        [
+            "fit cache (hits / misses / size)",
+            f"{FIT_CACHE.stats.hits} / {FIT_CACHE.stats.misses} / {len(FIT_CACHE)}",
+        ]
+    )
     return rows

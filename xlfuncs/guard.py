@@ -52,6 +52,20 @@ def clean_output(rows: list[list[Any]]) -> list[list[Any]]:
     return out
 
 
+class Spill(list[list[Any]]):
+    """Rows already in Excel-ready form (built by `spill`); the guard does not re-scan them."""
+
+
+def spill(header: list[Any], first_col: list[Any], values: Any) -> Spill:
+    """Header row, then one row per `first_col` entry followed by `values` (NaN/inf -> blank)."""
+    vals = np.asarray(values, dtype=float)
+    cells = vals.astype(object)
+    cells[~np.isfinite(vals)] = None
+    out = Spill([header])
+    out.extend([c, *row] for c, row in zip(first_col, cells.tolist(), strict=True))
+    return out
+
+
 def excel_function(name: str) -> Callable[[F], F]:
     """Wrap a UDF so that no exception reaches Excel as a bare error."""
 
@@ -60,6 +74,8 @@ def excel_function(name: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 result = f(*args, **kwargs)
+                if isinstance(result, Spill):
+                    return result
                 return clean_output(result) if isinstance(result, list) else result
             except Exception as exc:
                 if not isinstance(exc, InputError):

@@ -79,11 +79,12 @@ def align_prices(
     rows_in = len(frame)
     # Fill on the full union first so a holiday in the reference market does not hide the
     # last observation of another series, then restrict to the calendar.
-    firsts = {c: frame[c].first_valid_index() for c in frame.columns}
-    lasts = {c: frame[c].last_valid_index() for c in frame.columns}
-    if any(v is None for v in firsts.values()):
-        empty = [c for c, v in firsts.items() if v is None]
+    empty = [c for c in frame.columns if frame[c].first_valid_index() is None]
+    if empty:
         raise InputError("prices", f"series {empty} have no observations")
+    observed = {c: pd.DatetimeIndex(frame.index[frame[c].notna()]) for c in frame.columns}
+    firsts = {c: idx[0] for c, idx in observed.items()}
+    lasts = {c: idx[-1] for c, idx in observed.items()}
     on_cal = frame.reindex(calendar)
     filled_counts: dict[str, int] = {}
     out = {}

@@ -69,5 +69,5 @@ def load_sample_prices(
                 f"unknown sample series {unknown}; available: {', '.join(frame.columns)}",
             )
         frame = frame[list(columns)]
-    frame = frame.loc[start:end]  # type: ignore[misc]
+    frame = frame.loc[start:end]
     return frame.dropna(how="all").copy()

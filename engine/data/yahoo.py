@@ -23,8 +23,15 @@ def load_yahoo_prices(
     if not names:
         raise InputError("tickers", "give at least one ticker, e.g. SPY")
     raw = yf.download(
-        names, start=start, end=end, auto_adjust=True, actions=False, progress=False,
-        threads=False, group_by="column", multi_level_index=True,
+        names,
+        start=start,
+        end=end,
+        auto_adjust=True,
+        actions=False,
+        progress=False,
+        threads=False,
+        group_by="column",
+        multi_level_index=True,
     )
     if raw is None or raw.empty:
         raise InputError("tickers", f"Yahoo returned no data for {', '.join(names)}")
@@ -34,7 +41,9 @@ def load_yahoo_prices(
     close = close.reindex(columns=names)
     empty = [c for c in close.columns if close[c].notna().sum() == 0]
     if empty:
-        raise InputError("tickers", f"no prices for {', '.join(map(str, empty))}; check the tickers")
+        raise InputError(
+            "tickers", f"no prices for {', '.join(map(str, empty))}; check the tickers"
+        )
     idx = pd.DatetimeIndex(close.index)
     close.index = (idx.tz_localize(None) if idx.tz is not None else idx).normalize().as_unit("ns")
     close.index.name = "Date"

@@ -66,7 +66,9 @@ class RegimeResult:
 def check_method(method: str) -> str:
     m = (method or "hmm").strip().lower()
     if m not in DETECTORS:
-        raise InputError("method", f"unknown detector {method!r}; available: {', '.join(DETECTORS)}")
+        raise InputError(
+            "method", f"unknown detector {method!r}; available: {', '.join(DETECTORS)}"
+        )
     return m
 
 
