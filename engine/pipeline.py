@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.allocation import blend_weights, state_weights
+from engine.allocation import regime_weight_table
 from engine.config import RunConfig
 from engine.data import AlignmentReport, MissingPolicy, align_prices, load_table, prices_to_returns
 from engine.data.sample import load_sample_prices, sample_sha256
@@ -82,8 +82,14 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         cfg.risk.periods_per_year,
     )
     ac = cfg.allocation
-    sw = state_weights(returns, regimes.states, regimes.labels, ac.objective, ac.max_weight)
-    sw["Now"] = blend_weights(sw, regimes.current.to_numpy())
+    sw = regime_weight_table(
+        returns,
+        regimes.states,
+        regimes.labels,
+        regimes.current.to_numpy(),
+        ac.objective,
+        ac.max_weight,
+    )
     return AnalysisResult(
         config=cfg,
         prices=prices,

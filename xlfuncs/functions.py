@@ -16,10 +16,10 @@ import xlwings as xw
 
 import engine
 from engine import DEFAULT_SEED
-from engine.allocation import OBJECTIVES, blend_weights, state_weights
+from engine.allocation import OBJECTIVES, regime_weight_table
 from engine.errors import InputError
 from engine.regimes import DETECTORS, FIT_CACHE, fit_regimes, state_index
-from engine.risk import RISK_MEASURES, check_confidence, conditional_value_at_risk
+from engine.risk import RISK_MEASURES, check_confidence, state_risk_table
 from xlfuncs.convert import (
     check_simple_returns,
     optional_bool,
@@ -107,18 +107,15 @@ def state_cvar(
     optional_text(estimator, "estimator", "historical", CVAR_ESTIMATORS)
     k, m, s = _regime_args(n_states, method, seed)
     result = fit_regimes(frame, k, m, s)
-    port = frame.to_numpy() @ w
-    states = result.states
+    risk = state_risk_table(frame.to_numpy() @ w, result.states, result.labels, conf)
     rows: list[list[Any]] = [["State", "CVaR", "Observations"]]
-    for i, label in enumerate(result.labels):
-        x = port[states == i]
-        rows.append([label, conditional_value_at_risk(x, conf) if x.size else None, int(x.size)])
+    rows += [[lab, r["CVaR"], int(r["Observations"])] for lab, r in risk.iterrows()]
     if state is not None and str(state).strip() != "":
         pick = state_index(
             state if isinstance(state, str) else optional_int(state, "state", 1, 1, k), k
         )
-        value = rows[pick + 1][1]
-        if value is None:
+        value = float(risk["CVaR"].iloc[pick])
+        if np.isnan(value):
             raise InputError("state", f"no day is in state {result.labels[pick]!r}")
         return value
     return rows
@@ -146,8 +143,9 @@ def regime_weights(
     k, m, s = _regime_args(n_states, method, seed)
     cap = optional_number(max_weight, "max_weight", 1.0)
     result = fit_regimes(frame, k, m, s)
-    table = state_weights(frame, result.states, result.labels, obj, cap)
-    table["Now"] = blend_weights(table, result.current.to_numpy())
+    table = regime_weight_table(
+        frame, result.states, result.labels, result.current.to_numpy(), obj, cap
+    )
     return spill(["Asset", *table.columns], list(table.index), table.to_numpy())
 
 

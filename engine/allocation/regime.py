@@ -44,6 +44,20 @@ def state_weights(
     return pd.DataFrame(cols, index=returns.columns)
 
 
+def regime_weight_table(
+    returns: pd.DataFrame,
+    states: np.ndarray,
+    labels: Sequence[str],
+    probabilities_now: np.ndarray,
+    objective: str = "min_variance",
+    max_weight: float = 1.0,
+) -> pd.DataFrame:
+    """Assets × (one column per state + "Now"): per-state weights and today's blend."""
+    table = state_weights(returns, states, labels, objective, max_weight)
+    table["Now"] = blend_weights(table, probabilities_now)
+    return table
+
+
 def blend_weights(weights_by_state: pd.DataFrame, probabilities: np.ndarray) -> pd.Series:
     """Σ_k p_k · w_k: a convex blend, so it keeps every long-only/cap constraint."""
     p = np.asarray(probabilities, dtype=float)
