@@ -16,10 +16,24 @@ import pandas as pd
 from engine import DEFAULT_SEED
 from engine.cache import ContentCache, content_key
 from engine.errors import InputError
+from engine.regimes.base import RegimeDetector, hard_states
+from engine.regimes.clustering import GaussianMixtureDetector, KMeansDetector
 from engine.regimes.hmm import GaussianHMMDetector
+from engine.regimes.jump import JumpModelDetector
 from engine.regimes.labels import STATE_LABELS, state_index, state_labels
+from engine.regimes.markov import MarkovSwitchingDetector
+from engine.regimes.supervised import NeuralDetector, SupervisedDetector
 
-DETECTORS = {"hmm": GaussianHMMDetector}
+# SPEC §4 `method` names -> detector classes (each takes n_states and random_state)
+DETECTORS: dict[str, type[RegimeDetector]] = {
+    "hmm": GaussianHMMDetector,
+    "jump": JumpModelDetector,
+    "gmm": GaussianMixtureDetector,
+    "kmeans": KMeansDetector,
+    "markov_switching": MarkovSwitchingDetector,
+    "supervised": SupervisedDetector,
+    "neural": NeuralDetector,
+}
 SMOOTHED_SUFFIX = " (smoothed, uses future data)"
 
 FIT_CACHE = ContentCache(maxsize=32)
@@ -30,7 +44,7 @@ class RegimeResult:
     """A fitted detector and its filtered probabilities on the returns it was fitted on."""
 
     method: str
-    detector: GaussianHMMDetector
+    detector: RegimeDetector
     returns: pd.DataFrame
     filtered: pd.DataFrame  # dates × labels, rows sum to 1
     _smoothed: pd.DataFrame | None = field(default=None, repr=False)
@@ -45,8 +59,9 @@ class RegimeResult:
 
     @property
     def states(self) -> np.ndarray:
-        """Most likely state per date from the filtered probabilities (0 = calmest)."""
-        return np.argmax(self.filtered.to_numpy(), axis=1)
+        """Most likely state per date from the filtered probabilities (0 = calmest; -1 during a
+        feature warm-up, when a detector has no probabilities yet)."""
+        return hard_states(self.filtered.to_numpy())
 
     @property
     def current(self) -> pd.Series:
@@ -56,7 +71,12 @@ class RegimeResult:
     def smoothed(self) -> pd.DataFrame:
         """Smoothed probabilities: they use future data; column names say so."""
         if self._smoothed is None:
-            p = self.detector.predict_proba_smoothed(self.returns.to_numpy())
+            smoother = getattr(self.detector, "predict_proba_smoothed", None)
+            if smoother is None:
+                raise InputError(
+                    "smoothed", f"the {self.method} detector has no smoothed probabilities; use hmm"
+                )
+            p = smoother(self.returns.to_numpy())
             self._smoothed = pd.DataFrame(
                 p, index=self.returns.index, columns=[f"{c}{SMOOTHED_SUFFIX}" for c in self.labels]
             )
@@ -92,6 +112,14 @@ def fit_regimes(
 
 __all__ = [
     "DETECTORS",
+    "GaussianMixtureDetector",
+    "JumpModelDetector",
+    "KMeansDetector",
+    "MarkovSwitchingDetector",
+    "NeuralDetector",
+    "RegimeDetector",
+    "SupervisedDetector",
+    "hard_states",
     "FIT_CACHE",
     "SMOOTHED_SUFFIX",
     "STATE_LABELS",

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import solve_triangular
 
 from engine.errors import InputError
+from engine.features import FeatureSpec
+from engine.regimes.base import FeatureDetector, as_matrix, order_by_volatility, signal
 from engine.regimes.filtering import forward_backward_smoother, forward_filter
-from engine.regimes.labels import state_labels
 
 COVARIANCE_TYPES = ("auto", "full", "diag")
 
@@ -40,42 +42,25 @@ def n_free_parameters(n_states: int, n_features: int, covariance_type: str) -> i
     return (n_states - 1) + n_states * (n_states - 1) + n_states * (n_features + cov)
 
 
-def validate_returns_matrix(
-    X: np.ndarray, argument: str = "returns", for_fit: bool = False
-) -> np.ndarray:
-    """2-D float array without NaN/inf; for fitting, also without constant columns."""
-    X = np.asarray(X, dtype=float)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2 or X.shape[1] == 0:
-        raise InputError(argument, "must be a table with one column per asset")
-    if not np.isfinite(X).all():
-        raise InputError(argument, "contains NaN or infinite values")
-    const = np.flatnonzero(np.ptp(X, axis=0) == 0.0) if for_fit else np.array([], dtype=int)
-    if const.size:
-        raise InputError(
-            argument, f"column {int(const[0]) + 1} is constant; a regime model needs variation"
-        )
-    return X
-
-
-class GaussianHMMDetector:
+class GaussianHMMDetector(FeatureDetector):
     """Gaussian HMM regime detector (scikit-learn style).
 
     Parameters
     ----------
-    n_states : 2, 3 or 4. States are ordered by the variance of the equal-weight portfolio
-        under each state's covariance, calmest first (SPEC §3 labels).
+    n_states : 2, 3 or 4. On returns, states are ordered by the variance of the equal-weight
+        portfolio under each state's covariance; on features, by the realised volatility of
+        the signal on each state's training days. Calmest first (SPEC §3 labels).
     covariance_type : "full", "diag", or "auto" (full when there are at least 10 observations
         per free parameter, else diag).
     n_init : independent EM runs from seeded k-means initialisations; the best converged
         log-likelihood is kept.
     n_iter, tol : EM cap and tolerance (convergence means stopping before the cap).
     scale : returns are multiplied by this before EM so hmmlearn's priors stay negligible.
+    features : None to model the returns themselves, else causal features of the signal.
     random_state : seed; the same seed and data give bit-identical parameters.
 
     Attributes after `fit`: startprob_ (K,), transmat_ (K, K), means_ (K, d), covars_ (K, d, d)
-    in return units, loglik_, bic_, diagnostics_, labels_.
+    (in return units when modelling returns), loglik_, bic_, diagnostics_.
     """
 
     def __init__(
@@ -86,6 +71,7 @@ class GaussianHMMDetector:
         n_iter: int = 1000,
         tol: float = 1e-4,
         scale: float = 100.0,
+        features: Sequence[FeatureSpec] | None = None,
         random_state: int = 0,
     ) -> None:
         self.n_states = n_states
@@ -94,9 +80,10 @@ class GaussianHMMDetector:
         self.n_iter = n_iter
         self.tol = tol
         self.scale = scale
+        self.features = tuple(features) if features else ()
         self.random_state = random_state
+        self.warm_start_from: GaussianHMMDetector | None = None
 
-    # -- fitting ---------------------------------------------------------------------------
     def _resolve_covariance(self, n_obs: int, n_features: int) -> str:
         if self.covariance_type not in COVARIANCE_TYPES:
             raise InputError(
@@ -107,114 +94,129 @@ class GaussianHMMDetector:
         full = n_free_parameters(self.n_states, n_features, "full")
         return "full" if n_features == 1 or n_obs >= 10 * full else "diag"
 
-    def fit(self, X: np.ndarray) -> GaussianHMMDetector:
-        """Fit on a (n_obs, n_assets) array of periodic returns."""
+    def _inputs(self, X: np.ndarray, fit: bool) -> tuple[np.ndarray, np.ndarray]:
+        """What the HMM models: returns (all rows valid) or standardised features."""
+        if not self.features:
+            return X, np.ones(X.shape[0], dtype=bool)
+        if fit:
+            return self._training_features(X)
+        Z, valid = self._scaled(X)
+        return Z[valid], valid
+
+    def _fit(self, X: np.ndarray) -> None:
         from hmmlearn.hmm import GaussianHMM
 
-        labels = state_labels(self.n_states)
-        X = validate_returns_matrix(X, for_fit=True)
-        n, d = X.shape
+        Y, valid = self._inputs(X, fit=True)
+        n, d = Y.shape
         cov_type = self._resolve_covariance(n, d)
         needed = max(30 * self.n_states, 3 * n_free_parameters(self.n_states, d, cov_type))
         if n < needed:
             raise InputError(
                 "returns",
-                f"need at least {needed} rows for {self.n_states} states on {d} asset(s) "
+                f"need at least {needed} rows for {self.n_states} states on {d} series "
                 f"(got {n}); add history or use fewer states",
             )
-        Xs = X * self.scale
+        mult = 1.0 if self.features else self.scale
+        Ys = Y * mult
         seeds = np.random.SeedSequence(self.random_state).generate_state(self.n_init)
-        best, best_ll, best_i, n_conv, logliks = None, -np.inf, -1, 0, []
+        prev = self.warm_start_from
+        starts: list[GaussianHMMDetector | None] = [None] * self.n_init
+        if prev is not None and getattr(prev, "_cov_type", None) == cov_type and prev.n_features_in_ == self.n_features_in_:
+            starts[0] = prev  # refit from the previous parameters: a few EM steps, not hundreds
+        best, best_key, best_i, n_conv, logliks = None, None, -1, 0, []
         logging.getLogger("hmmlearn").setLevel(logging.ERROR)
         for i, s in enumerate(seeds):
             model = GaussianHMM(
-                n_components=self.n_states,
-                covariance_type=cov_type,
-                n_iter=self.n_iter,
-                tol=self.tol,
-                random_state=int(s),
-                init_params="stmc",
-                params="stmc",
+                n_components=self.n_states, covariance_type=cov_type, n_iter=self.n_iter,
+                tol=self.tol, random_state=int(s), init_params="stmc", params="stmc",
             )
+            start = starts[i]
+            if start is not None:
+                model.init_params = ""
+                model.startprob_ = start.startprob_
+                model.transmat_ = start.transmat_
+                model.means_ = start._means_scaled
+                model.covars_ = start._covars_hmmlearn
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model.fit(Xs)
-            ll = float(model.score(Xs))
+                model.fit(Ys)
+            ll = float(model.score(Ys))
             logliks.append(ll)
             converged = model.monitor_.iter < self.n_iter and np.isfinite(ll)
             n_conv += int(converged)
-            # Prefer converged runs; among them the highest likelihood.
             key = (converged, ll)
-            if best is None or key > (best[1], best_ll):
-                best, best_ll, best_i = (model, converged), ll, i
-        assert best is not None
-        model, converged = best
-        means = model.means_ / self.scale
-        covars = _full_covars(model, cov_type) / self.scale**2
-        w = np.full(d, 1.0 / d)
-        order = np.argsort([w @ c @ w for c in covars], kind="stable")
-        self.startprob_ = model.startprob_[order]
-        self.transmat_ = model.transmat_[np.ix_(order, order)]
+            if best_key is None or key > best_key:
+                best, best_key, best_i = model, key, i
+        assert best is not None and best_key is not None
+        self._cov_type = cov_type
+        means = best.means_ / mult
+        covars = _full_covars(best, cov_type) / mult**2
+        if self.features:
+            labels = np.argmax(self._raw_filter(Y, best.startprob_, best.transmat_, means, covars), axis=1)
+            order = order_by_volatility(labels, signal(X)[valid], self.n_states)
+        else:
+            w = np.full(d, 1.0 / d)
+            order = np.argsort([w @ c @ w for c in covars], kind="stable")
+        self.startprob_ = best.startprob_[order]
+        self.transmat_ = best.transmat_[np.ix_(order, order)]
         self.means_ = means[order]
         self.covars_ = covars[order]
-        self.labels_ = labels
-        self.n_features_in_ = d
+        self._means_scaled = self.means_ * mult
+        raw = np.asarray(best.covars_) if cov_type == "full" else np.diagonal(_full_covars(best, cov_type), axis1=1, axis2=2)
+        self._covars_hmmlearn = raw[order]
         self._chol = np.linalg.cholesky(self.covars_)
-        self.loglik_ = forward_filter(self.log_emission(X), self.startprob_, self.transmat_).loglik
+        self.loglik_ = forward_filter(self._log_emission(Y), self.startprob_, self.transmat_).loglik
         p = n_free_parameters(self.n_states, d, cov_type)
         self.bic_ = -2.0 * self.loglik_ + p * np.log(n)
         self.n_obs_ = n
         self.diagnostics_ = FitDiagnostics(
-            n_init=self.n_init,
-            converged_inits=n_conv,
-            best_init=best_i,
-            iterations=int(model.monitor_.iter),
-            converged=bool(converged),
-            covariance_type=cov_type,
-            init_logliks=tuple(logliks),
+            n_init=self.n_init, converged_inits=n_conv, best_init=best_i,
+            iterations=int(best.monitor_.iter), converged=bool(best_key[0]),
+            covariance_type=cov_type, init_logliks=tuple(logliks),
         )
-        return self
 
-    # -- inference -------------------------------------------------------------------------
+    def _raw_filter(self, Y, startprob, transmat, means, covars) -> np.ndarray:  # type: ignore[no-untyped-def]
+        chol = np.linalg.cholesky(covars)
+        return forward_filter(_gaussian_log_emission(Y, means, chol), startprob, transmat).filtered
+
+    def _log_emission(self, Y: np.ndarray) -> np.ndarray:
+        return _gaussian_log_emission(Y, self.means_, self._chol)
+
     def log_emission(self, X: np.ndarray) -> np.ndarray:
-        """log N(x_t; mu_k, Sigma_k) for every row and state: (n_obs, n_states)."""
-        X = np.asarray(X, dtype=float)
-        if X.ndim == 1:
-            X = X[:, None]
-        n, d = X.shape
-        out = np.empty((n, self.n_states))
-        for k in range(self.n_states):
-            L = self._chol[k]
-            z = solve_triangular(L, (X - self.means_[k]).T, lower=True)
-            out[:, k] = (
-                -0.5 * np.einsum("ij,ij->j", z, z)
-                - np.log(np.diag(L)).sum()
-                - 0.5 * d * np.log(2 * np.pi)
-            )
-        return out
+        """log N(y_t; mu_k, Sigma_k) for every valid row and state: (n_valid, n_states)."""
+        Y, _ = self._inputs(as_matrix(X), fit=False)
+        return self._log_emission(Y)
 
-    def predict_proba_filtered(self, X: np.ndarray) -> np.ndarray:
-        """Filtered p(state_t | returns up to t), (n_obs, n_states): the causal output."""
-        X = validate_returns_matrix(X)
-        return forward_filter(self.log_emission(X), self.startprob_, self.transmat_).filtered
+    def _proba(self, X: np.ndarray) -> np.ndarray:
+        Y, valid = self._inputs(X, fit=False)
+        out = np.full((X.shape[0], self.n_states), np.nan)
+        out[valid] = forward_filter(self._log_emission(Y), self.startprob_, self.transmat_).filtered
+        return out
 
     def predict_proba_smoothed(self, X: np.ndarray) -> np.ndarray:
         """Smoothed p(state_t | all returns): USES FUTURE DATA; ex-post analysis only."""
-        X = validate_returns_matrix(X)
-        return forward_backward_smoother(self.log_emission(X), self.startprob_, self.transmat_)
+        Y, valid = self._inputs(as_matrix(X), fit=False)
+        out = np.full((valid.size, self.n_states), np.nan)
+        out[valid] = forward_backward_smoother(self._log_emission(Y), self.startprob_, self.transmat_)
+        return out
 
-    def expected_durations(self) -> np.ndarray:
-        """Expected stay in each state in periods: 1 / (1 - p_kk)."""
-        stay = np.diag(self.transmat_)
-        with np.errstate(divide="ignore"):
-            return np.where(stay < 1.0, 1.0 / (1.0 - stay), np.inf)
+
+def _gaussian_log_emission(Y: np.ndarray, means: np.ndarray, chol: np.ndarray) -> np.ndarray:
+    n, d = Y.shape
+    out = np.empty((n, means.shape[0]))
+    for k in range(means.shape[0]):
+        L = chol[k]
+        z = solve_triangular(L, (Y - means[k]).T, lower=True)
+        out[:, k] = -0.5 * np.einsum("ij,ij->j", z, z) - np.log(np.diag(L)).sum() - 0.5 * d * np.log(2 * np.pi)
+    return out
 
 
 def _full_covars(model: object, cov_type: str) -> np.ndarray:
+    """hmmlearn's covars_ property expands diag to (K, d, d) already; keep that shape."""
     covars = np.asarray(model.covars_)  # type: ignore[attr-defined]
-    if cov_type == "full":
-        return covars
-    # hmmlearn's covars_ property already expands diag to (K, d, d)
     if covars.ndim == 3:
         return covars
     return np.stack([np.diag(c) for c in covars])
+
+
+__all__ = ["FitDiagnostics", "GaussianHMMDetector", "n_free_parameters"]
