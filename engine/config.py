@@ -144,6 +144,10 @@ def validate(cfg: RunConfig) -> None:
         raise InputError("risk.confidence", f"must be in (0.5, 1) (got {cfg.risk.confidence})")
     if cfg.risk.periods_per_year <= 0:
         raise InputError("risk.periods_per_year", "must be positive")
+    from engine.regimes import DETECTORS
+
+    if cfg.regimes.method not in DETECTORS:
+        raise InputError("regimes.method", f"must be one of {', '.join(DETECTORS)}")
     if cfg.regimes.n_states not in (2, 3, 4):
         raise InputError("regimes.n_states", "must be 2, 3 or 4")
     if not 0 < cfg.report.tolerance < 1e-3:

@@ -136,6 +136,7 @@ def test_interrupted_write_leaves_no_partial_file(analysis, tmp_path, monkeypatc
         ("[regimes]\nn_states = 9\n", "regimes.n_states"),
         ('[data]\nsource = "csv"\n', "data.path"),
         ("[nope]\n", "nope"),
+        ('[regimes]\nmethod = "oracle"\n', "regimes.method"),
         ("[risk\n", "config"),
     ],
 )
@@ -151,3 +152,23 @@ def test_cli_reports_config_errors_with_exit_code_2(tmp_path, capsys):
     assert cli_main(["report", "--config", str(bad), "--out", str(tmp_path / "x.xlsx")]) == 2
     assert "risk.confidence" in capsys.readouterr().err
     assert not (tmp_path / "x.xlsx").exists()
+
+
+@pytest.mark.parametrize("method", ["jump", "markov_switching", "supervised"])
+def test_report_builds_for_other_detectors(method, tmp_path):
+    cfg = parse_config(
+        '[data]\ncolumns = ["SP500", "GOLD"]\nstart = "2004-01-01"\nend = "2012-12-31"\n'
+        f'[regimes]\nmethod = "{method}"\n'
+    )
+    res = run_analysis(cfg)
+    wb = load_workbook(build_report(res, tmp_path / "r.xlsx"))
+    lineage = {
+        r[0]: r[1] for r in wb["Lineage"].iter_rows(min_row=3, max_col=2, values_only=True) if r[0]
+    }
+    assert lineage["Detector"].startswith(method)
+    assert wb["StateRisk"]["A4"].value == "Calm"
+    if soffice_path() is None and os.environ.get("CI") != "true":
+        pytest.skip("LIBREOFFICE NOT INSTALLED: recalculation check NOT RUN")
+    values = read_values(recalculate(tmp_path / "r.xlsx"))
+    sheet, cell = MASTER_CHECK_CELL.split("!")
+    assert values[sheet][cell] is True  # warm-up rows (no probabilities) recalculate cleanly

@@ -21,7 +21,17 @@ from engine.risk import conditional_value_at_risk
 from tests.conftest import excel_range
 from tests.excel_paths import NA, OfficeJS, call_classic, classic_module
 
-FUNCTIONS = ("regime_prob", "state_cvar", "regime_weights", "risk_measure", "engine_info")
+FUNCTIONS = (
+    "regime_prob",
+    "regime_state",
+    "regime_current",
+    "regime_summary",
+    "regime_transition",
+    "state_cvar",
+    "regime_weights",
+    "risk_measure",
+    "engine_info",
+)
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +212,38 @@ def test_fuzzed_ranges_give_a_table_or_a_message(grid, conf, measure):
             assert "internal error" not in out[0][0]
     else:
         assert isinstance(out, float) and math.isfinite(out)
+
+
+@pytest.mark.parametrize(
+    "method", ["hmm", "jump", "gmm", "kmeans", "markov_switching", "supervised", "neural"]
+)
+def test_officejs_every_regime_function_takes_every_method(officejs, serial_range, method):
+    cur = officejs.call("regime_current", serial_range, 2, method)["result"]
+    assert cur[0][1:] == ["State", "Calm", "Turbulent"]
+    assert cur[1][1] in ("Calm", "Turbulent")
+    assert sum(cur[1][2:]) == pytest.approx(1.0)
+    summ = officejs.call("regime_summary", serial_range, 2, method)["result"]
+    assert [r[0] for r in summ] == ["State", "Calm", "Turbulent", "Log-likelihood", "BIC", "Method"]
+    assert summ[1][2] < summ[2][2]  # volatility: Calm below Turbulent
+    trans = officejs.call("regime_transition", serial_range, 2, method)["result"]
+    assert trans[0] == ["From \\ To", "Calm", "Turbulent"]
+    np.testing.assert_allclose([sum(r[1:]) for r in trans[1:]], 1.0)
+    states = officejs.call("regime_state", serial_range, 2, method)["result"]
+    assert states[0] == ["Date", "State"]
+    assert {r[1] for r in states[1:]} <= {"Calm", "Turbulent", ""}
+
+
+def test_regime_state_agrees_with_regime_prob(small):
+    probs = xlfuncs.regime_prob(excel_range(small), 3)
+    states = xlfuncs.regime_state(excel_range(small), 3)
+    labels = probs[0][1:]
+    for p, s in zip(probs[1:50], states[1:50], strict=True):
+        assert s[1] == labels[int(np.argmax(p[1:]))]
+
+
+def test_smoothed_needs_a_probabilistic_detector(small):
+    msg = xlfuncs.regime_prob(excel_range(small), 2, "kmeans", True)[0][0]
+    assert msg == (
+        "REGIME_PROB: smoothed: the kmeans detector has no smoothed probabilities; "
+        "use hmm or markov_switching"
+    )

@@ -264,11 +264,15 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
         r = 2 + i
         ws.cell(row=r, column=1, value=d.to_pydatetime()).number_format = DATE
         for s in range(k):
-            ws.cell(row=r, column=2 + s, value=float(probs[i, s])).number_format = "0.000"
+            p = float(probs[i, s])  # NaN during a feature warm-up: left blank
+            ws.cell(
+                row=r, column=2 + s, value=p if np.isfinite(p) else None
+            ).number_format = "0.000"
+        rng = f"{p_first}{r}:{p_last}{r}"
         ws.cell(
             row=r,
             column=lay.state_col,
-            value=f"=INDEX(${p_first}$1:${p_last}$1,MATCH(MAX({p_first}{r}:{p_last}{r}),{p_first}{r}:{p_last}{r},0))",
+            value=f'=IF(COUNT({rng})=0,"",INDEX(${p_first}$1:${p_last}$1,MATCH(MAX({rng}),{rng},0)))',
         )
         for s in range(k):
             pc = col_letter(2 + s)
@@ -408,7 +412,7 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
     ws["A1"] = "Lineage: where every number came from"
     ws["A1"].font = TITLE_FONT
     det = res.regimes.detector
-    diag = det.diagnostics_
+    diag = getattr(det, "diagnostics_", None)
     cfg = res.config
     rows: list[tuple[str, object]] = [
         ("Run time (UTC)", run_time.strftime("%Y-%m-%d %H:%M:%S")),
@@ -418,25 +422,24 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
         ("Series", ", ".join(res.returns.columns)),
         ("Alignment", res.alignment.summary()),
         ("Returns", f"{cfg.data.return_method} returns, {len(res.returns)} dates"),
-        (
-            "Detector",
-            f"{res.regimes.method}: Gaussian HMM ({diag.covariance_type} covariance), "
-            f"{det.n_states} states, {diag.n_init} seeded initialisations",
-        ),
+        ("Detector", f"{res.regimes.method} ({type(det).__name__}), {det.n_states} states"),
         (
             "Parameters estimated on",
             f"{res.returns.index[0]:%Y-%m-%d}..{res.returns.index[-1]:%Y-%m-%d} "
             "(in sample); probabilities filtered forward (data up to each date)",
         ),
         ("Seed", cfg.regimes.seed),
-        (
-            "Converged",
-            f"{diag.converged} ({diag.converged_inits} of {diag.n_init} inits; "
-            f"{diag.iterations} EM iterations in the best)",
-        ),
-        ("Log-likelihood", float(det.loglik_)),
-        ("BIC", float(det.bic_)),
+        ("Log-likelihood", "not defined" if det.loglik_ is None else float(det.loglik_)),
+        ("BIC", "not defined" if det.bic_ is None else float(det.bic_)),
     ]
+    if diag is not None:  # EM detectors report how the fit converged
+        rows.append(
+            (
+                "Converged",
+                f"{diag.converged} ({diag.converged_inits} of {diag.n_init} inits; "
+                f"{diag.iterations} EM iterations in the best; {diag.covariance_type} covariance)",
+            )
+        )
     rows += [(f"Version: {k}", v) for k, v in _versions().items()]
     r = 3
     _header(ws, 2, ["Item", "Value"])
@@ -459,26 +462,13 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
                 row=r + 1 + i, column=2 + j, value=float(det.transmat_[i, j])
             ).number_format = "0.0000"
     r += len(labels) + 2
-    _header(
-        ws,
-        r,
-        [
-            "State",
-            "Expected duration (periods)",
-            *(f"Mean return {a}" for a in res.returns.columns),
-            *(f"Volatility (ann.) {a}" for a in res.returns.columns),
-        ],
-    )
-    ppy = cfg.risk.periods_per_year
+    summary = det.summary(res.returns.to_numpy(), cfg.risk.periods_per_year)
+    _header(ws, r, ["State (signal: equal-weight return of the assets)", *summary.columns])
     for i, lab in enumerate(labels):
-        rr = r + 1 + i
-        put_text(ws, rr, 1, lab)
-        ws.cell(row=rr, column=2, value=float(det.expected_durations()[i]))
-        n = len(res.returns.columns)
-        for j in range(n):
-            ws.cell(row=rr, column=3 + j, value=float(det.means_[i, j])).number_format = PCT4
-            vol = float(np.sqrt(det.covars_[i, j, j] * ppy))
-            ws.cell(row=rr, column=3 + n + j, value=vol).number_format = PCT
+        put_text(ws, r + 1 + i, 1, lab)
+        for j, v in enumerate(summary.loc[lab].to_numpy(dtype=float)):
+            cell = ws.cell(row=r + 1 + i, column=2 + j, value=float(v) if np.isfinite(v) else None)
+            cell.number_format = PCT if j < 3 else "0.0"
     r += len(labels) + 2
     put_text(ws, r, 1, "Configuration (as read)").font = HEADER_FONT
     for i, line in enumerate(cfg.source_text.splitlines(), start=1):

@@ -1,5 +1,25 @@
 """Excel functions (xlwings UDFs). Name this module in xlwings' UDF Modules: `xlfuncs`."""
 
-from xlfuncs.functions import engine_info, regime_prob, regime_weights, risk_measure, state_cvar
+from xlfuncs.functions import (
+    engine_info,
+    regime_current,
+    regime_prob,
+    regime_state,
+    regime_summary,
+    regime_transition,
+    regime_weights,
+    risk_measure,
+    state_cvar,
+)
 
-__all__ = ["engine_info", "regime_prob", "regime_weights", "risk_measure", "state_cvar"]
+__all__ = [
+    "engine_info",
+    "regime_current",
+    "regime_prob",
+    "regime_state",
+    "regime_summary",
+    "regime_transition",
+    "regime_weights",
+    "risk_measure",
+    "state_cvar",
+]

@@ -73,11 +73,94 @@ def regime_prob(
 ) -> list[list[Any]]:
     """Probability of each market regime on every date (filtered: uses data up to that date)."""
     frame = _returns(returns)
-    k, m, s = _regime_args(n_states, method, seed)
     use_smoothed = optional_bool(smoothed, "smoothed", False)
-    result = fit_regimes(frame, k, m, s)
+    result = fit_regimes(frame, *_regime_args(n_states, method, seed))
     probs = result.smoothed() if use_smoothed else result.filtered
     return spill([frame.index.name, *probs.columns], _date_cells(probs.index), probs.to_numpy())
+
+
+def _fit(returns: Any, n_states: Any, method: Any, seed: Any) -> Any:
+    frame = _returns(returns)
+    return fit_regimes(frame, *_regime_args(n_states, method, seed))
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("REGIME_STATE")
+def regime_state(
+    returns: Any, n_states: Any = None, method: Any = None, seed: Any = None
+) -> list[list[Any]]:
+    """Most likely regime on every date (filtered: uses data up to that date)."""
+    result = _fit(returns, n_states, method, seed)
+    names = [*result.labels, None]  # -1 (feature warm-up) -> blank
+    rows: list[list[Any]] = [[result.filtered.index.name, "State"]]
+    rows += [
+        [d, names[s]]
+        for d, s in zip(_date_cells(result.filtered.index), result.states, strict=True)
+    ]
+    return rows
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("REGIME_CURRENT")
+def regime_current(
+    returns: Any, n_states: Any = None, method: Any = None, seed: Any = None
+) -> list[list[Any]]:
+    """Today's regime: the last date, its most likely state and each state's probability."""
+    result = _fit(returns, n_states, method, seed)
+    last = result.filtered.iloc[-1]
+    state = result.states[-1]
+    date = _date_cells(result.filtered.index[-1:])[0]
+    return [
+        [result.filtered.index.name, "State", *result.labels],
+        [date, result.labels[state] if state >= 0 else None, *last.to_numpy().tolist()],
+    ]
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("REGIME_SUMMARY")
+def regime_summary(
+    returns: Any, n_states: Any = None, method: Any = None, seed: Any = None
+) -> list[list[Any]]:
+    """Per regime: annualised mean and volatility, share of days, expected duration; then
+    the fit's log-likelihood and BIC where the detector defines them."""
+    result = _fit(returns, n_states, method, seed)
+    table = result.detector.summary(result.returns.to_numpy())
+    rows: list[list[Any]] = [["State", *table.columns]]
+    rows += [
+        [label, *vals] for label, vals in zip(table.index, table.to_numpy().tolist(), strict=True)
+    ]
+    pad = [None] * (table.shape[1] - 1)
+    rows.append(["Log-likelihood", result.detector.loglik_, *pad])
+    rows.append(["BIC", result.detector.bic_, *pad])
+    rows.append(["Method", result.method, *pad])
+    return rows
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("REGIME_TRANSITION")
+def regime_transition(
+    returns: Any, n_states: Any = None, method: Any = None, seed: Any = None
+) -> list[list[Any]]:
+    """Transition matrix: row = today's regime, column = tomorrow's; rows sum to 1."""
+    result = _fit(returns, n_states, method, seed)
+    P = result.detector.transmat_
+    return spill(["From \\ To", *result.labels], list(result.labels), P)
 
 
 @xw.func

@@ -24,7 +24,7 @@ def _log_returns(r: pd.Series) -> pd.Series:
 
 def ewm_volatility(r: pd.Series, halflife: float) -> pd.Series:
     """sqrt(EWM mean of r_t²) with the given half-life (periodic units, not annualised)."""
-    return np.sqrt((r**2).ewm(halflife=halflife, min_periods=1).mean())
+    return (r**2).ewm(halflife=halflife, min_periods=1).mean().pow(0.5)
 
 
 def ewm_log_volatility(r: pd.Series, halflife: float) -> pd.Series:
@@ -34,15 +34,18 @@ def ewm_log_volatility(r: pd.Series, halflife: float) -> pd.Series:
 
 def ewm_downside_deviation(r: pd.Series, halflife: float) -> pd.Series:
     """log sqrt(EWM mean of min(r_t, 0)²): the log downside deviation (Shu et al. 2024)."""
-    dd = np.sqrt((np.minimum(r, 0.0) ** 2).ewm(halflife=halflife, min_periods=1).mean())
-    return np.log(dd.clip(lower=1e-8))
+    return np.log(_downside(r, halflife).clip(lower=1e-8))
 
 
 def ewm_sortino(r: pd.Series, halflife: float) -> pd.Series:
     """EWM mean of r_t divided by the EWM downside deviation (same half-life)."""
     mean = r.ewm(halflife=halflife, min_periods=1).mean()
-    dd = np.sqrt((np.minimum(r, 0.0) ** 2).ewm(halflife=halflife, min_periods=1).mean())
-    return mean / dd.clip(lower=1e-8)
+    return mean / _downside(r, halflife).clip(lower=1e-8)
+
+
+def _downside(r: pd.Series, halflife: float) -> pd.Series:
+    """sqrt(EWM mean of min(r_t, 0)²)."""
+    return (r.clip(upper=0.0) ** 2).ewm(halflife=halflife, min_periods=1).mean().pow(0.5)
 
 
 def rolling_volatility(r: pd.Series, window: int) -> pd.Series:
@@ -58,7 +61,7 @@ def momentum(r: pd.Series, window: int) -> pd.Series:
 def log_drawdown(r: pd.Series) -> pd.Series:
     """log(NAV_t / max_{s<=t} NAV_s) <= 0, NAV compounded from the returns."""
     lnav = _log_returns(r).cumsum()
-    return lnav - np.maximum(lnav.cummax(), 0.0)
+    return lnav - lnav.cummax().clip(lower=0.0)
 
 
 def rsi(r: pd.Series, window: int = 14) -> pd.Series:
@@ -67,13 +70,14 @@ def rsi(r: pd.Series, window: int = 14) -> pd.Series:
     change = nav.diff().fillna(nav.iloc[0] - 1.0)
     gain = change.clip(lower=0).ewm(alpha=1 / window, min_periods=window).mean()
     loss = (-change.clip(upper=0)).ewm(alpha=1 / window, min_periods=window).mean()
-    return 100.0 - 100.0 / (1.0 + gain / loss.replace(0.0, np.nan)).fillna(np.inf)
+    rs = (gain / loss.replace(0.0, np.nan)).fillna(np.inf)
+    return pd.Series(100.0 - 100.0 / (1.0 + rs), index=r.index)
 
 
 def ma_distance(r: pd.Series, window: int) -> pd.Series:
     """log(NAV_t / simple moving average of NAV over `window` periods)."""
     nav = (1.0 + r).cumprod()
-    return np.log(nav / nav.rolling(window, min_periods=window).mean())
+    return (nav / nav.rolling(window, min_periods=window).mean()).apply(np.log)
 
 
 _RETURN_FEATURES = {
@@ -197,4 +201,6 @@ class FeatureScaler:
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        return (np.clip(np.asarray(X, dtype=float), self.lower_, self.upper_) - self.mean_) / self.scale_
+        return (
+            np.clip(np.asarray(X, dtype=float), self.lower_, self.upper_) - self.mean_
+        ) / self.scale_

@@ -74,7 +74,9 @@ class RegimeResult:
             smoother = getattr(self.detector, "predict_proba_smoothed", None)
             if smoother is None:
                 raise InputError(
-                    "smoothed", f"the {self.method} detector has no smoothed probabilities; use hmm"
+                    "smoothed",
+                    f"the {self.method} detector has no smoothed probabilities; "
+                    "use hmm or markov_switching",
                 )
             p = smoother(self.returns.to_numpy())
             self._smoothed = pd.DataFrame(
@@ -112,21 +114,21 @@ def fit_regimes(
 
 __all__ = [
     "DETECTORS",
+    "FIT_CACHE",
+    "SMOOTHED_SUFFIX",
+    "STATE_LABELS",
+    "GaussianHMMDetector",
     "GaussianMixtureDetector",
     "JumpModelDetector",
     "KMeansDetector",
     "MarkovSwitchingDetector",
     "NeuralDetector",
     "RegimeDetector",
-    "SupervisedDetector",
-    "hard_states",
-    "FIT_CACHE",
-    "SMOOTHED_SUFFIX",
-    "STATE_LABELS",
-    "GaussianHMMDetector",
     "RegimeResult",
+    "SupervisedDetector",
     "check_method",
     "fit_regimes",
+    "hard_states",
     "state_index",
     "state_labels",
 ]

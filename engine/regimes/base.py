@@ -84,11 +84,13 @@ def state_moments(states: np.ndarray, sig: np.ndarray, n_states: int) -> np.ndar
 class RegimeDetector:
     """Base class: subclasses implement `_fit(X)` and `_proba(X)` on validated arrays."""
 
-    n_states: int
-    random_state: int
     transmat_: np.ndarray
     loglik_: float | None = None
     bic_: float | None = None
+
+    def __init__(self, n_states: int = 2, random_state: int = 0) -> None:
+        self.n_states = n_states
+        self.random_state = random_state
 
     @property
     def labels_(self) -> tuple[str, ...]:
@@ -107,7 +109,8 @@ class RegimeDetector:
         X = as_matrix(X)
         if X.shape[1] != self.n_features_in_:
             raise InputError(
-                "returns", f"has {X.shape[1]} columns; the detector was fitted on {self.n_features_in_}"
+                "returns",
+                f"has {X.shape[1]} columns; the detector was fitted on {self.n_features_in_}",
             )
         return self._proba(X)
 
@@ -129,12 +132,14 @@ class RegimeDetector:
         rows = []
         for k in range(self.n_states):
             x = sig[states == k]
-            rows.append([
-                x.mean() * periods_per_year if x.size else np.nan,
-                x.std(ddof=1) * np.sqrt(periods_per_year) if x.size >= 2 else np.nan,
-                x.size / labelled,
-                self.expected_durations()[k],
-            ])
+            rows.append(
+                [
+                    x.mean() * periods_per_year if x.size else np.nan,
+                    x.std(ddof=1) * np.sqrt(periods_per_year) if x.size >= 2 else np.nan,
+                    x.size / labelled,
+                    self.expected_durations()[k],
+                ]
+            )
         cols = ["Mean (ann.)", "Volatility (ann.)", "Share of days", "Expected duration (days)"]
         return pd.DataFrame(rows, index=list(self.labels_), columns=cols)
 
@@ -149,7 +154,7 @@ class RegimeDetector:
 class FeatureDetector(RegimeDetector):
     """A detector on causal features of the signal, clipped/standardised on the training rows."""
 
-    features: Sequence[FeatureSpec]
+    features: Sequence[FeatureSpec] = ()
 
     def _feature_matrix(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(features (n, f), valid rows mask): rows in the warm-up or with NaN are invalid."""

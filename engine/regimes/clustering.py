@@ -36,8 +36,11 @@ class GaussianMixtureDetector(FeatureDetector):
     def _fit(self, X: np.ndarray) -> None:
         Z, valid = self._training_features(X)
         self.model_ = GaussianMixture(
-            self.n_states, covariance_type=self.covariance_type, n_init=self.n_init,
-            random_state=self.random_state, max_iter=500,
+            self.n_states,
+            covariance_type=self.covariance_type,
+            n_init=self.n_init,
+            random_state=self.random_state,
+            max_iter=500,
         ).fit(Z)
         self._set_order(self.model_.predict(Z), X, valid)
         self.loglik_ = float(self.model_.score(Z) * Z.shape[0])
@@ -65,7 +68,9 @@ class KMeansDetector(FeatureDetector):
 
     def _fit(self, X: np.ndarray) -> None:
         Z, valid = self._training_features(X)
-        self.model_ = KMeans(self.n_states, n_init=self.n_init, random_state=self.random_state).fit(Z)
+        self.model_ = KMeans(self.n_states, n_init=self.n_init, random_state=self.random_state).fit(
+            Z
+        )
         self._set_order(self.model_.labels_, X, valid)
 
     def _proba(self, X: np.ndarray) -> np.ndarray:

@@ -63,6 +63,12 @@ class GaussianHMMDetector(FeatureDetector):
     (in return units when modelling returns), loglik_, bic_, diagnostics_.
     """
 
+    startprob_: np.ndarray
+    means_: np.ndarray
+    covars_: np.ndarray
+    _means_scaled: np.ndarray
+    _covars_hmmlearn: np.ndarray
+
     def __init__(
         self,
         n_states: int = 2,
@@ -121,14 +127,23 @@ class GaussianHMMDetector(FeatureDetector):
         seeds = np.random.SeedSequence(self.random_state).generate_state(self.n_init)
         prev = self.warm_start_from
         starts: list[GaussianHMMDetector | None] = [None] * self.n_init
-        if prev is not None and getattr(prev, "_cov_type", None) == cov_type and prev.n_features_in_ == self.n_features_in_:
+        if (
+            prev is not None
+            and getattr(prev, "_cov_type", None) == cov_type
+            and prev.n_features_in_ == self.n_features_in_
+        ):
             starts[0] = prev  # refit from the previous parameters: a few EM steps, not hundreds
         best, best_key, best_i, n_conv, logliks = None, None, -1, 0, []
         logging.getLogger("hmmlearn").setLevel(logging.ERROR)
         for i, s in enumerate(seeds):
             model = GaussianHMM(
-                n_components=self.n_states, covariance_type=cov_type, n_iter=self.n_iter,
-                tol=self.tol, random_state=int(s), init_params="stmc", params="stmc",
+                n_components=self.n_states,
+                covariance_type=cov_type,
+                n_iter=self.n_iter,
+                tol=self.tol,
+                random_state=int(s),
+                init_params="stmc",
+                params="stmc",
             )
             start = starts[i]
             if start is not None:
@@ -152,7 +167,9 @@ class GaussianHMMDetector(FeatureDetector):
         means = best.means_ / mult
         covars = _full_covars(best, cov_type) / mult**2
         if self.features:
-            labels = np.argmax(self._raw_filter(Y, best.startprob_, best.transmat_, means, covars), axis=1)
+            labels = np.argmax(
+                self._raw_filter(Y, best.startprob_, best.transmat_, means, covars), axis=1
+            )
             order = order_by_volatility(labels, signal(X)[valid], self.n_states)
         else:
             w = np.full(d, 1.0 / d)
@@ -162,7 +179,11 @@ class GaussianHMMDetector(FeatureDetector):
         self.means_ = means[order]
         self.covars_ = covars[order]
         self._means_scaled = self.means_ * mult
-        raw = np.asarray(best.covars_) if cov_type == "full" else np.diagonal(_full_covars(best, cov_type), axis1=1, axis2=2)
+        raw = (
+            np.asarray(best.covars_)
+            if cov_type == "full"
+            else np.diagonal(_full_covars(best, cov_type), axis1=1, axis2=2)
+        )
         self._covars_hmmlearn = raw[order]
         self._chol = np.linalg.cholesky(self.covars_)
         self.loglik_ = forward_filter(self._log_emission(Y), self.startprob_, self.transmat_).loglik
@@ -170,12 +191,23 @@ class GaussianHMMDetector(FeatureDetector):
         self.bic_ = -2.0 * self.loglik_ + p * np.log(n)
         self.n_obs_ = n
         self.diagnostics_ = FitDiagnostics(
-            n_init=self.n_init, converged_inits=n_conv, best_init=best_i,
-            iterations=int(best.monitor_.iter), converged=bool(best_key[0]),
-            covariance_type=cov_type, init_logliks=tuple(logliks),
+            n_init=self.n_init,
+            converged_inits=n_conv,
+            best_init=best_i,
+            iterations=int(best.monitor_.iter),
+            converged=bool(best_key[0]),
+            covariance_type=cov_type,
+            init_logliks=tuple(logliks),
         )
 
-    def _raw_filter(self, Y, startprob, transmat, means, covars) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def _raw_filter(
+        self,
+        Y: np.ndarray,
+        startprob: np.ndarray,
+        transmat: np.ndarray,
+        means: np.ndarray,
+        covars: np.ndarray,
+    ) -> np.ndarray:
         chol = np.linalg.cholesky(covars)
         return forward_filter(_gaussian_log_emission(Y, means, chol), startprob, transmat).filtered
 
@@ -197,7 +229,9 @@ class GaussianHMMDetector(FeatureDetector):
         """Smoothed p(state_t | all returns): USES FUTURE DATA; ex-post analysis only."""
         Y, valid = self._inputs(as_matrix(X), fit=False)
         out = np.full((valid.size, self.n_states), np.nan)
-        out[valid] = forward_backward_smoother(self._log_emission(Y), self.startprob_, self.transmat_)
+        out[valid] = forward_backward_smoother(
+            self._log_emission(Y), self.startprob_, self.transmat_
+        )
         return out
 
 
@@ -207,7 +241,11 @@ def _gaussian_log_emission(Y: np.ndarray, means: np.ndarray, chol: np.ndarray) -
     for k in range(means.shape[0]):
         L = chol[k]
         z = solve_triangular(L, (Y - means[k]).T, lower=True)
-        out[:, k] = -0.5 * np.einsum("ij,ij->j", z, z) - np.log(np.diag(L)).sum() - 0.5 * d * np.log(2 * np.pi)
+        out[:, k] = (
+            -0.5 * np.einsum("ij,ij->j", z, z)
+            - np.log(np.diag(L)).sum()
+            - 0.5 * d * np.log(2 * np.pi)
+        )
     return out
 
 

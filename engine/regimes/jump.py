@@ -46,7 +46,9 @@ def continuous_penalty(jump_penalty: float, grid: np.ndarray) -> np.ndarray:
 
 
 def dp_values(loss: np.ndarray, penalty: np.ndarray) -> np.ndarray:
-    """V_t(k) = loss_t(k) + min_j (V_{t-1}(j) + penalty[j, k]); V_0 = loss_0. Row t uses rows ≤ t."""
+    """V_t(k) = loss_t(k) + min_j (V_{t-1}(j) + penalty[j, k]), V_0 = loss_0.
+
+    Row t uses rows ≤ t only: its argmin is the online (causal) state."""
     n, k = loss.shape
     values = np.empty((n, k))
     values[0] = loss[0]
@@ -120,7 +122,11 @@ class JumpModelDetector(FeatureDetector):
             path, value = dp_path(self._loss(Z, centers, grid), penalty)
             prev_path, prev_value = None, np.inf
             it = 0
-            while it < self.max_iter and (prev_path is None or not np.array_equal(path, prev_path)) and prev_value - value > 1e-8:
+            while (
+                it < self.max_iter
+                and (prev_path is None or not np.array_equal(path, prev_path))
+                and prev_value - value > 1e-8
+            ):
                 it += 1
                 prev_path, prev_value = path, value
                 weights = _weights(path, grid, self.n_states)

@@ -58,7 +58,9 @@ class MarkovSwitchingDetector(RegimeDetector):
 
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
         y = signal(X)[:, None]
-        return -0.5 * ((y - self.means_) ** 2 / self.variances_ + np.log(2 * np.pi * self.variances_))
+        return -0.5 * (
+            (y - self.means_) ** 2 / self.variances_ + np.log(2 * np.pi * self.variances_)
+        )
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
         return forward_filter(self._log_emission(X), self.startprob_, self.transmat_).filtered

@@ -46,11 +46,16 @@ def _classifier(name: str, seed: int) -> Any:
     if name == "random_forest":
         from sklearn.ensemble import RandomForestClassifier
 
-        return RandomForestClassifier(n_estimators=200, min_samples_leaf=20, random_state=seed, n_jobs=1)
+        return RandomForestClassifier(
+            n_estimators=200, min_samples_leaf=20, random_state=seed, n_jobs=1
+        )
     from sklearn.neural_network import MLPClassifier
 
     return MLPClassifier(
-        hidden_layer_sizes=(16, 8), alpha=1e-3, max_iter=1000, early_stopping=True,
+        hidden_layer_sizes=(16, 8),
+        alpha=1e-3,
+        max_iter=1000,
+        early_stopping=True,
         random_state=seed,
     )
 
@@ -76,7 +81,9 @@ class SupervisedDetector(FeatureDetector):
         if self.model not in MODELS:
             raise InputError("model", f"must be one of {', '.join(MODELS)} (got {self.model!r})")
         Z, valid = self._training_features(X)
-        labels = forward_volatility_labels(signal(X), self.label_horizon, self.n_states, self.random_state)[valid]
+        labels = forward_volatility_labels(
+            signal(X), self.label_horizon, self.n_states, self.random_state
+        )[valid]
         keep = labels >= 0
         present = np.unique(labels[keep])
         if present.size < self.n_states:
