@@ -227,3 +227,24 @@ def test_select_jump_penalty_is_causal_and_complete(sp500_returns):
     assert list(table.index) == [0.5, 5.0]
     assert table["best"].sum() >= 1
     assert (table["switches_per_year"] > 0).all()
+
+
+def test_reduced_shu_yu_mulvey_reproduction():
+    """2007-2009 out of sample: both regime rules cut the crisis drawdown of buy & hold."""
+    from engine.validation.shu_yu_mulvey import Setup, run
+
+    table = run(
+        Setup(
+            test_start="2007-01-01",
+            test_end="2009-12-31",
+            train_window=1500,
+            refit_every=126,
+            n_init=2,
+        )
+    )
+    bh = table.loc["Buy & hold", "max_drawdown"]
+    assert bh > 0.5  # the S&P 500 price index fell about 57% peak to trough
+    assert table.loc["Jump model", "max_drawdown"] < bh - 0.15
+    assert table.loc["HMM", "max_drawdown"] < bh - 0.15
+    assert 0.2 < table.loc["Jump model", "time_in_market"] < 0.95
+    assert table.loc["Jump model", "paper_sharpe"] == 0.68

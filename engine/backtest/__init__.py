@@ -1,0 +1,1 @@
+"""Backtesting: rule evaluation with explicit timing (walk-forward simulator to come)."""

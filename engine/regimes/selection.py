@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from engine.backtest.rules import risk_off_returns
 from engine.errors import InputError
 from engine.regimes.base import signal
 from engine.regimes.filtering import forward_filter
@@ -15,6 +16,7 @@ from engine.regimes.hmm import GaussianHMMDetector
 from engine.regimes.jump import JumpModelDetector
 from engine.regimes.persistence import persistent_states
 from engine.regimes.walkforward import walk_forward
+from engine.risk.measures import sharpe_ratio
 
 
 def select_n_states(
@@ -46,15 +48,10 @@ def select_n_states(
 def risk_off_sharpe(
     sig: np.ndarray, states: np.ndarray, delay: int = 1, cost_bps: float = 10.0
 ) -> float:
-    """Annualised Sharpe of the 0/1 rule 'hold the signal in the calmest state, else cash
-    (zero return)', acting `delay` days after the state is known, with costs on |Δw|."""
-    w = (states == 0).astype(float)
-    w[states < 0] = 0.0
-    held = np.r_[np.zeros(delay), w[:-delay]] if delay else w
-    trade = np.abs(np.diff(np.r_[0.0, held]))
-    pnl = held * sig - trade * cost_bps / 1e4
-    sd = pnl.std(ddof=1)
-    return float(pnl.mean() / sd * np.sqrt(252)) if sd > 0 else 0.0
+    """Annualised Sharpe of 'hold the signal in the calmest state, else zero return', with
+    the SPEC timing (decided at t, traded at t + delay) and costs on |Δw|."""
+    pnl, _ = risk_off_returns(sig, np.zeros_like(sig), states == 0, delay, cost_bps)
+    return float(sharpe_ratio(pnl))
 
 
 def select_jump_penalty(

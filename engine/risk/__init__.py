@@ -8,6 +8,7 @@ from engine.risk.measures import (
     check_confidence,
     conditional_value_at_risk,
     max_drawdown,
+    sharpe_ratio,
     value_at_risk,
 )
 
@@ -19,6 +20,7 @@ __all__ = [
     "check_confidence",
     "conditional_value_at_risk",
     "max_drawdown",
+    "sharpe_ratio",
     "state_risk_table",
     "value_at_risk",
 ]

@@ -84,6 +84,23 @@ def annualized_mean(
     return np.mean(r, axis=0) * periods_per_year
 
 
+def sharpe_ratio(
+    returns: np.ndarray,
+    risk_free: np.ndarray | float = 0.0,
+    periods_per_year: int = PERIODS_PER_YEAR,
+) -> float | np.ndarray:
+    """mean(r - rf) / std(r - rf, ddof = 1) × sqrt(periods_per_year); 0 where std is 0."""
+    r = _as_returns(returns, min_obs=2)
+    excess = r - (
+        np.asarray(risk_free)[:, None] if np.ndim(risk_free) and r.ndim == 2 else risk_free
+    )
+    sd = np.std(excess, axis=0, ddof=1)
+    mean = np.mean(excess, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(sd > 0, mean / sd * np.sqrt(periods_per_year), 0.0)
+    return float(out) if np.ndim(out) == 0 else out
+
+
 def max_drawdown(returns: np.ndarray) -> float | np.ndarray:
     """Maximum compounded drawdown: max_t (1 - NAV_t / max_{s<=t} NAV_s), NAV_0 = 1.
 
@@ -102,4 +119,5 @@ RISK_MEASURES = {
     "volatility": annualized_volatility,
     "mean": annualized_mean,
     "max_drawdown": max_drawdown,
+    "sharpe": sharpe_ratio,
 }
