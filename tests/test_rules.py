@@ -23,7 +23,7 @@ def test_a_perfect_foresight_signal_gives_no_edge_once_delayed():
     tomorrow_up = np.r_[asset[1:] > 0, False]
     r, _ = risk_off_returns(asset, np.zeros_like(asset), tomorrow_up, delay=1, cost_bps=0)
     assert abs(r.mean()) < 3 * asset.std() / np.sqrt(asset.size)
-    leaky = np.where(tomorrow_up, asset, 0.0)[:-1]  # what trading at close t would earn
+    leaky = np.where(tomorrow_up[:-1], asset[1:], 0.0)  # trading at close t, earning t+1
     assert leaky.mean() > 10 * asset.std() / np.sqrt(asset.size)
 
 
