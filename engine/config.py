@@ -35,6 +35,20 @@ class RegimeConfig:
     method: str = "hmm"
     n_states: int = 2
     seed: int = 0
+    # e.g. features = [{name = "ewm_log_vol", halflife = 3}, ...]; empty: the detector's default
+    features: tuple[dict[str, Any], ...] = ()
+    jump_penalty: float | None = None
+
+    def detector_params(self) -> dict[str, Any]:
+        """Keyword arguments for the detector beyond n_states and seed."""
+        from engine.features import parse_feature_specs
+
+        params: dict[str, Any] = {}
+        if self.features:
+            params["features"] = parse_feature_specs(self.features)
+        if self.jump_penalty is not None:
+            params["jump_penalty"] = float(self.jump_penalty)
+        return params
 
 
 @dataclass(frozen=True)
@@ -91,7 +105,8 @@ def _section(name: str, cls: type, raw: Any) -> Any:
                 raise InputError(f"{name}.{key}", "must be a list")
             value = tuple(value)
         elif isinstance(default, bool) or default is None:
-            pass
+            if isinstance(value, bool) and default is None:
+                raise InputError(f"{name}.{key}", f"must be a number (got {value!r})")
         elif isinstance(default, float) and isinstance(value, int):
             value = float(value)
         elif not isinstance(value, type(default)):
@@ -148,6 +163,9 @@ def validate(cfg: RunConfig) -> None:
 
     if cfg.regimes.method not in DETECTORS:
         raise InputError("regimes.method", f"must be one of {', '.join(DETECTORS)}")
+    if cfg.regimes.features and cfg.regimes.method in ("markov_switching",):
+        raise InputError("regimes.features", "markov_switching models returns, not features")
+    cfg.regimes.detector_params()  # validates feature names
     if cfg.regimes.n_states not in (2, 3, 4):
         raise InputError("regimes.n_states", "must be 2, 3 or 4")
     if not 0 < cfg.report.tolerance < 1e-3:

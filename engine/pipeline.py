@@ -73,7 +73,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
     w = np.asarray(cfg.portfolio.weights or [1.0 / n] * n, dtype=float)
     portfolio = pd.Series(returns.to_numpy() @ w, index=returns.index, name="Portfolio")
     rc = cfg.regimes
-    regimes = fit_regimes(returns, rc.n_states, rc.method, rc.seed)
+    regimes = fit_regimes(returns, rc.n_states, rc.method, rc.seed, **rc.detector_params())
     risk = state_risk_table(
         portfolio.to_numpy(),
         regimes.states,

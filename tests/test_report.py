@@ -172,3 +172,17 @@ def test_report_builds_for_other_detectors(method, tmp_path):
     values = read_values(recalculate(tmp_path / "r.xlsx"))
     sheet, cell = MASTER_CHECK_CELL.split("!")
     assert values[sheet][cell] is True  # warm-up rows (no probabilities) recalculate cleanly
+
+
+def test_feature_pipeline_and_penalty_come_from_configuration():
+    cfg = parse_config(
+        '[data]\ncolumns = ["SP500"]\nstart = "2000-01-01"\nend = "2012-12-31"\n'
+        '[regimes]\nmethod = "jump"\njump_penalty = 20\n'
+        'features = [{name = "ewm_log_vol", halflife = 5}, {name = "ewm_sortino", halflife = 20}]\n'
+    )
+    det = run_analysis(cfg).regimes.detector
+    assert det.jump_penalty == 20.0
+    assert [f.label for f in det.features] == ["ewm_log_vol_5", "ewm_sortino_20"]
+    with pytest.raises(InputError) as err:
+        parse_config('[regimes]\nfeatures = [{name = "astrology"}]\n')
+    assert err.value.argument == "features[0].name"

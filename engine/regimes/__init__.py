@@ -9,6 +9,7 @@ t only. Walk-forward refits (fully out-of-sample) live in the backtester.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,15 +96,25 @@ def check_method(method: str) -> str:
 
 
 def fit_regimes(
-    returns: pd.DataFrame, n_states: int = 2, method: str = "hmm", seed: int = DEFAULT_SEED
+    returns: pd.DataFrame,
+    n_states: int = 2,
+    method: str = "hmm",
+    seed: int = DEFAULT_SEED,
+    **params: Any,
 ) -> RegimeResult:
-    """Fit `method` with `n_states` on `returns` (dates × assets); cached by content."""
+    """Fit `method` with `n_states` on `returns` (dates × assets); cached by content.
+
+    `params` go to the detector (e.g. features=..., jump_penalty=...) and are part of the key."""
     method = check_method(method)
     labels = state_labels(n_states)
-    key = content_key("fit_regimes", returns, n_states, method, seed)
+    key = content_key("fit_regimes", returns, n_states, method, seed, sorted(params.items()))
 
     def compute() -> RegimeResult:
-        det = DETECTORS[method](n_states=n_states, random_state=seed).fit(returns.to_numpy())
+        try:
+            det = DETECTORS[method](n_states=n_states, random_state=seed, **params)
+        except TypeError as exc:
+            raise InputError("regimes", f"{method} does not take {sorted(params)}: {exc}") from exc
+        det.fit(returns.to_numpy())
         probs = det.predict_proba_filtered(returns.to_numpy())
         filtered = pd.DataFrame(probs, index=returns.index, columns=list(labels))
         return RegimeResult(method=method, detector=det, returns=returns, filtered=filtered)
