@@ -9,7 +9,11 @@ from xlfuncs.functions import (
     regime_transition,
     regime_weights,
     risk_measure,
+    state_corr,
     state_cvar,
+    state_stats,
+    state_var,
+    var_backtest,
 )
 
 __all__ = [
@@ -21,5 +25,9 @@ __all__ = [
     "regime_transition",
     "regime_weights",
     "risk_measure",
+    "state_corr",
     "state_cvar",
+    "state_stats",
+    "state_var",
+    "var_backtest",
 ]

@@ -19,7 +19,18 @@ from engine import DEFAULT_SEED
 from engine.allocation import OBJECTIVES, regime_weight_table
 from engine.errors import InputError
 from engine.regimes import DETECTORS, FIT_CACHE, fit_regimes, state_index
-from engine.risk import RISK_MEASURES, check_confidence, state_risk_table
+from engine.risk import (
+    CONFIDENCE_MEASURES,
+    ESTIMATORS,
+    RISK_MEASURES,
+    WEIGHTINGS,
+    bootstrap_interval,
+    check_confidence,
+    covariance_to_correlation,
+    state_covariance,
+    state_risk_table,
+)
+from engine.validation.var_backtest import backtest_var
 from xlfuncs.convert import (
     check_simple_returns,
     optional_bool,
@@ -31,7 +42,6 @@ from xlfuncs.convert import (
 )
 from xlfuncs.guard import excel_function, spill
 
-CVAR_ESTIMATORS = ("historical",)
 RETURNS_DOC = "Returns range: header row of asset names, optional first column of dates"
 N_STATES_DOC = "Number of regimes: 2 (default), 3 or 4"
 METHOD_DOC = f"Detector: {', '.join(DETECTORS)} (default hmm)"
@@ -163,15 +173,104 @@ def regime_transition(
     return spill(["From \\ To", *result.labels], list(result.labels), P)
 
 
+def _state_tail(
+    name: str,
+    conditional: bool,
+    returns: Any,
+    weights: Any,
+    confidence: Any,
+    state: Any,
+    estimator: Any,
+    n_states: Any,
+    method: Any,
+    seed: Any,
+    weighting: Any,
+) -> Any:
+    frame = _returns(returns)
+    w = weights_vector(weights, frame.shape[1])
+    conf = check_confidence(optional_number(confidence, "confidence", 0.95))
+    est = optional_text(estimator, "estimator", "historical", ESTIMATORS)
+    how = optional_text(weighting, "weighting", "hard", WEIGHTINGS)
+    k, m, s = _regime_args(n_states, method, seed)
+    result = fit_regimes(frame, k, m, s)
+    risk = state_risk_table(
+        frame.to_numpy() @ w,
+        result.states,
+        result.labels,
+        conf,
+        estimator=est,
+        probabilities=result.filtered.to_numpy(),
+        weighting=how,
+    )
+    col = "CVaR" if conditional else "VaR"
+    if state is not None and str(state).strip() != "":
+        pick = state_index(
+            state if isinstance(state, str) else optional_int(state, "state", 1, 1, k), k
+        )
+        value = float(risk[col].iloc[pick])
+        if np.isnan(value):
+            raise InputError("state", f"too few days in state {result.labels[pick]!r}")
+        return value
+    obs = "Effective observations" if how == "probability" else "Observations"
+    rows: list[list[Any]] = [["State", col, obs]]
+    rows += [[lab, r[col], r["Observations"]] for lab, r in risk.iterrows()]
+    return rows
+
+
+WEIGHTING_DOC = (
+    "hard (default): days in the state; probability: every day weighted by its probability"
+)
+ESTIMATOR_DOC = "historical (default), gaussian, student_t, cornish_fisher or evt"
+
+
 @xw.func
 @xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
 @xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
 @xw.arg("confidence", doc=CONF_DOC)
 @xw.arg("state", doc="One state (number 1..K or label, e.g. Crisis); blank: all states")
-@xw.arg("estimator", doc="CVaR estimator: historical (Rockafellar-Uryasev, default)")
+@xw.arg("estimator", doc=ESTIMATOR_DOC)
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
 @xw.arg("seed", doc=SEED_DOC)
+@xw.arg("weighting", doc=WEIGHTING_DOC)
+@excel_function("STATE_VAR")
+def state_var(
+    returns: Any,
+    weights: Any = None,
+    confidence: Any = None,
+    state: Any = None,
+    estimator: Any = None,
+    n_states: Any = None,
+    method: Any = None,
+    seed: Any = None,
+    weighting: Any = None,
+) -> Any:
+    """Value at risk of the portfolio in each regime: a positive loss."""
+    return _state_tail(
+        "STATE_VAR",
+        False,
+        returns,
+        weights,
+        confidence,
+        state,
+        estimator,
+        n_states,
+        method,
+        seed,
+        weighting,
+    )
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg("confidence", doc=CONF_DOC)
+@xw.arg("state", doc="One state (number 1..K or label, e.g. Crisis); blank: all states")
+@xw.arg("estimator", doc=ESTIMATOR_DOC)
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@xw.arg("weighting", doc=WEIGHTING_DOC)
 @excel_function("STATE_CVAR")
 def state_cvar(
     returns: Any,
@@ -182,25 +281,126 @@ def state_cvar(
     n_states: Any = None,
     method: Any = None,
     seed: Any = None,
+    weighting: Any = None,
 ) -> Any:
     """Conditional VaR (expected shortfall) of the portfolio in each regime: a positive loss."""
+    return _state_tail(
+        "STATE_CVAR",
+        True,
+        returns,
+        weights,
+        confidence,
+        state,
+        estimator,
+        n_states,
+        method,
+        seed,
+        weighting,
+    )
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg("confidence", doc=CONF_DOC)
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("STATE_STATS")
+def state_stats(
+    returns: Any,
+    weights: Any = None,
+    confidence: Any = None,
+    n_states: Any = None,
+    method: Any = None,
+    seed: Any = None,
+) -> list[list[Any]]:
+    """Per regime: observations, share, annualised mean and volatility, VaR, CVaR with a 90%
+    bootstrap interval, and max drawdown of the portfolio (historical, losses positive)."""
     frame = _returns(returns)
     w = weights_vector(weights, frame.shape[1])
     conf = check_confidence(optional_number(confidence, "confidence", 0.95))
-    optional_text(estimator, "estimator", "historical", CVAR_ESTIMATORS)
     k, m, s = _regime_args(n_states, method, seed)
     result = fit_regimes(frame, k, m, s)
-    risk = state_risk_table(frame.to_numpy() @ w, result.states, result.labels, conf)
-    rows: list[list[Any]] = [["State", "CVaR", "Observations"]]
-    rows += [[lab, r["CVaR"], int(r["Observations"])] for lab, r in risk.iterrows()]
-    if state is not None and str(state).strip() != "":
+    port = frame.to_numpy() @ w
+    risk = state_risk_table(port, result.states, result.labels, conf)
+    ci = [bootstrap_interval(port[result.states == i], conf, seed=s) for i in range(k)]
+    table = risk.assign(
+        **{"CVaR 90% CI low": [c[0] for c in ci], "CVaR 90% CI high": [c[1] for c in ci]}
+    )
+    return spill(["State", *table.columns], list(table.index), table.to_numpy())
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("state", doc="State number 1..K or label; blank: today's most likely state")
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("STATE_CORR")
+def state_corr(
+    returns: Any, state: Any = None, n_states: Any = None, method: Any = None, seed: Any = None
+) -> list[list[Any]]:
+    """Correlation matrix of the assets on the days of one regime."""
+    frame = _returns(returns)
+    k, m, s = _regime_args(n_states, method, seed)
+    result = fit_regimes(frame, k, m, s)
+    if state is None or str(state).strip() == "":
+        pick = int(result.states[-1])
+    else:
         pick = state_index(
             state if isinstance(state, str) else optional_int(state, "state", 1, 1, k), k
         )
-        value = float(risk["CVaR"].iloc[pick])
-        if np.isnan(value):
-            raise InputError("state", f"no day is in state {result.labels[pick]!r}")
-        return value
+    mask = (result.states == pick).astype(float)
+    if mask.sum() < 3:
+        raise InputError("state", f"{result.labels[pick]!r} has fewer than 3 days; no correlation")
+    corr = covariance_to_correlation(state_covariance(frame.to_numpy(), mask))
+    return spill([result.labels[pick], *frame.columns], list(frame.columns), corr)
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg("confidence", doc="VaR level (default 0.99, the Basel and UCITS level)")
+@xw.arg("window", doc="Rolling window of the historical VaR in days (default 250)")
+@xw.arg("estimator", doc="historical (default)")
+@excel_function("VAR_BACKTEST")
+def var_backtest(
+    returns: Any,
+    weights: Any = None,
+    confidence: Any = None,
+    window: Any = None,
+    estimator: Any = None,
+) -> list[list[Any]]:
+    """Backtest of a rolling 1-day VaR: exceptions, Kupiec, Christoffersen, conditional
+    coverage, Basel traffic light (last 250 days), UCITS flag (> 4 in 250 at 99%), ES Z2."""
+    frame = _returns(returns)
+    w = weights_vector(weights, frame.shape[1])
+    conf = check_confidence(optional_number(confidence, "confidence", 0.99))
+    win = optional_int(window, "window", 250, 20, 5000)
+    optional_text(estimator, "estimator", "historical", ("historical",))
+    summary, _, _ = backtest_var(frame.to_numpy() @ w, conf, win)
+    labels = {
+        "observations": "Observations",
+        "exceptions": "Exceptions",
+        "expected": "Expected exceptions",
+        "kupiec_lr": "Kupiec LR",
+        "kupiec_p": "Kupiec p-value",
+        "christoffersen_lr": "Christoffersen LR",
+        "christoffersen_p": "Christoffersen p-value",
+        "conditional_coverage_lr": "Conditional coverage LR",
+        "conditional_coverage_p": "Conditional coverage p-value",
+        "basel_exceptions_250": "Exceptions, last 250 days",
+        "basel_zone": "Basel zone",
+        "basel_plus_factor": "Basel plus factor",
+        "ucits_overshootings_250": "UCITS overshootings, last 250 days",
+        "ucits_flag": "UCITS flag (> 4)",
+        "z2": "Acerbi-Szekely Z2 (ES)",
+    }
+    rows: list[list[Any]] = [["Metric", "Value"]]
+    for key, value in summary.as_dict().items():
+        v = value.item() if isinstance(value, np.generic) else value
+        rows.append([labels[key], v])
     return rows
 
 
@@ -235,7 +435,7 @@ def regime_weights(
 @xw.func
 @xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
 @xw.arg("measure", doc=f"One of {', '.join(RISK_MEASURES)}")
-@xw.arg("confidence", doc=CONF_DOC + " (var, cvar)")
+@xw.arg("confidence", doc=CONF_DOC + " (var, cvar, es, cdar)")
 @xw.arg("weights", ndim=2, err_to_str=True, doc="Portfolio weights; blank: one figure per asset")
 @excel_function("RISK_MEASURE")
 def risk_measure(
@@ -248,7 +448,7 @@ def risk_measure(
         raise InputError("measure", f"is required: one of {', '.join(RISK_MEASURES)}")
     fn = RISK_MEASURES[name]
     conf = check_confidence(optional_number(confidence, "confidence", 0.95))
-    kwargs = {"confidence": conf} if name in ("var", "cvar") else {}
+    kwargs = {"confidence": conf} if name in CONFIDENCE_MEASURES else {}
     X = frame.to_numpy()
     if weights is not None and not all(
         v is None or v == "" for v in np.asarray(weights, dtype=object).ravel()
