@@ -247,3 +247,55 @@ def test_smoothed_needs_a_probabilistic_detector(small):
         "REGIME_PROB: smoothed: the kmeans detector has no smoothed probabilities; "
         "use hmm or markov_switching"
     )
+
+
+@pytest.mark.parametrize(
+    "estimator", ["historical", "gaussian", "student_t", "cornish_fisher", "evt"]
+)
+def test_officejs_state_var_and_cvar_by_estimator(officejs, serial_range, estimator):
+    if estimator == "evt":  # 1,500 days leave the turbulent state too few tail losses
+        err = officejs.call("state_var", serial_range, [[None]], 0.99, [[None]], estimator)["error"]
+        assert err.startswith(
+            "STATE_VAR: state: Turbulent: the evt estimator needs at least 30 losses"
+        )
+        return
+    var = officejs.call("state_var", serial_range, [[None]], 0.99, [[None]], estimator)["result"]
+    cvar = officejs.call("state_cvar", serial_range, [[None]], 0.99, [[None]], estimator)["result"]
+    assert var[0] == ["State", "VaR", "Observations"] and cvar[0][1] == "CVaR"
+    for v, c in zip(var[1:], cvar[1:], strict=True):
+        assert 0 < v[1] <= c[1]
+    assert var[1][1] < var[2][1]  # the calm state's VaR is the smaller
+
+
+def test_officejs_probability_weighting_reports_effective_observations(officejs, serial_range):
+    out = officejs.call(
+        "state_cvar",
+        serial_range,
+        [[None]],
+        0.95,
+        [[None]],
+        [[None]],
+        [[None]],
+        [[None]],
+        [[None]],
+        "probability",
+    )["result"]
+    assert out[0] == ["State", "CVaR", "Effective observations"]
+    assert all(isinstance(r[2], float) for r in out[1:])
+
+
+def test_officejs_state_stats_corr_and_backtest(officejs, serial_range, small):
+    stats_ = officejs.call("state_stats", serial_range)["result"]
+    assert stats_[0][-2:] == ["CVaR 90% CI low", "CVaR 90% CI high"]
+    for row in stats_[1:]:
+        assert row[-2] <= row[6] <= row[-1]  # CVaR inside its bootstrap interval
+    corr = officejs.call("state_corr", serial_range, "Turbulent")["result"]
+    assert corr[0] == ["Turbulent", "SP500", "GOLD", "WTI"]
+    m = np.array([r[1:] for r in corr[1:]], float)
+    np.testing.assert_allclose(m, m.T)
+    np.testing.assert_allclose(np.diag(m), 1.0)
+    bt = dict(officejs.call("var_backtest", serial_range)["result"][1:])
+    assert bt["Basel zone"] in ("green", "yellow", "red")
+    assert bt["Observations"] == len(small) - 250  # the first forecast needs 250 days
+    bad = officejs.call("var_backtest", serial_range, [[None]], 0.99, 3)
+    assert bad["error"] == "VAR_BACKTEST: window: must be between 20 and 5000 (got 3)"

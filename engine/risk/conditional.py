@@ -9,6 +9,7 @@ effective number n_eff = (Σw)²/Σw² when weighted) and, on request, a bootstr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -84,39 +85,47 @@ def state_risk_table(
     r = np.asarray(returns, dtype=float)
     W = state_weights_matrix(r.size, len(labels), states, probabilities, weighting)
     rows = []
-    for k, _ in enumerate(labels):
-        w = W[:, k]
-        if weighting == "hard":
-            x = r[w > 0]
-            n = x.size
-            rows.append(
-                [
-                    n,
-                    n / r.size,
-                    annualized_mean(x, periods_per_year) if n else np.nan,
-                    annualized_volatility(x, periods_per_year) if n >= 2 else np.nan,
-                    value_at_risk(x, confidence, estimator) if n >= 2 else np.nan,
-                    conditional_value_at_risk(x, confidence, estimator) if n >= 2 else np.nan,
-                    max_drawdown(x) if n else np.nan,
-                ]
-            )
-            continue
-        n_eff = effective_observations(w)
-        ok = w.sum() > 0 and n_eff >= 2
-        rows.append(
-            [
-                n_eff,
-                w.mean(),
-                annualized_mean(r, periods_per_year, sample_weight=w) if ok else np.nan,
-                annualized_volatility(r, periods_per_year, sample_weight=w) if ok else np.nan,
-                value_at_risk(r, confidence, estimator, sample_weight=w) if ok else np.nan,
-                conditional_value_at_risk(r, confidence, estimator, sample_weight=w)
-                if ok
-                else np.nan,
-                np.nan,
-            ]
-        )
+    for k, label in enumerate(labels):
+        try:
+            rows.append(_state_row(r, W[:, k], confidence, periods_per_year, estimator, weighting))
+        except InputError as exc:  # say which state could not support the estimator
+            raise InputError("state", f"{label}: {exc.message}") from exc
     return pd.DataFrame(rows, index=list(labels), columns=list(STATE_RISK_COLUMNS))
+
+
+def _state_row(
+    r: np.ndarray,
+    w: np.ndarray,
+    confidence: float,
+    periods_per_year: int,
+    estimator: str,
+    weighting: str,
+) -> list[Any]:
+    """One state's row of the table (w: its 0/1 or probability weights)."""
+    if weighting == "hard":
+        x = r[w > 0]
+        n = x.size
+        return [
+            n,
+            n / r.size,
+            annualized_mean(x, periods_per_year) if n else np.nan,
+            annualized_volatility(x, periods_per_year) if n >= 2 else np.nan,
+            value_at_risk(x, confidence, estimator) if n >= 2 else np.nan,
+            conditional_value_at_risk(x, confidence, estimator) if n >= 2 else np.nan,
+            max_drawdown(x) if n else np.nan,
+        ]
+    n_eff = effective_observations(w)
+    if not (w.sum() > 0 and n_eff >= 2):
+        return [n_eff, w.mean(), np.nan, np.nan, np.nan, np.nan, np.nan]
+    return [
+        n_eff,
+        w.mean(),
+        annualized_mean(r, periods_per_year, sample_weight=w),
+        annualized_volatility(r, periods_per_year, sample_weight=w),
+        value_at_risk(r, confidence, estimator, sample_weight=w),
+        conditional_value_at_risk(r, confidence, estimator, sample_weight=w),
+        np.nan,  # a drawdown path is not defined for weighted days
+    ]
 
 
 def state_covariance(returns: np.ndarray, weights: np.ndarray) -> np.ndarray:
