@@ -311,3 +311,14 @@ def test_bad_input_names_the_argument(call, argument):
     with pytest.raises(InputError) as err:
         call()
     assert err.value.argument == argument
+
+
+def test_rolling_var_and_volatility_equal_window_by_window(panel):
+    from engine.risk import rolling_volatility
+
+    x = panel[:700, :3]
+    var = rolling_tail(x, 250, 0.99)
+    vol = rolling_volatility(x, 250)
+    for t in (249, 500, 699):
+        np.testing.assert_array_equal(var[t], value_at_risk(x[t - 249 : t + 1], 0.99))
+        np.testing.assert_allclose(vol[t], annualized_volatility(x[t - 249 : t + 1]), rtol=1e-10)

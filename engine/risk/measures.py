@@ -77,10 +77,14 @@ def _moments(r: np.ndarray, w: np.ndarray | None) -> tuple[Any, Any]:
 
 
 def _standardized_moment(r: np.ndarray, order: int, w: np.ndarray | None) -> Any:
-    ww = np.full(r.shape[0], 1.0 / r.shape[0]) if w is None else w
-    mean = np.tensordot(ww, r, axes=1)
-    m2 = np.tensordot(ww, (r - mean) ** 2, axes=1)
-    mk = np.tensordot(ww, (r - mean) ** order, axes=1)
+    mean = r.mean(axis=0) if w is None else np.tensordot(w, r, axes=1)
+    d = r - mean
+    d2 = d * d
+    dk = d2 * d if order == 3 else d2 * d2  # products: far cheaper than float powers
+    if w is None:
+        m2, mk = d2.mean(axis=0), dk.mean(axis=0)
+    else:
+        m2, mk = np.tensordot(w, d2, axes=1), np.tensordot(w, dk, axes=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(m2 > (_EPS * mean) ** 2, mk / m2 ** (order / 2), np.nan)
 
@@ -374,17 +378,29 @@ def rolling_tail(
     r = _as_returns(returns, min_obs=window)
     if window < 2:
         raise InputError("window", f"must be at least 2 (got {window})")
+    import pandas as pd
+
     x = r if r.ndim == 2 else r[:, None]
-    win = np.lib.stride_tricks.sliding_window_view(x, window, axis=0)  # (n-w+1, m, w)
     k = (1.0 - c) * window
-    out = np.full(x.shape, np.nan)
-    if conditional:
-        i = max(0, int(np.ceil(k) - 1))
-        part = np.partition(win, i, axis=2)
-        out[window - 1 :] = -part[..., :i].sum(axis=2) / k + part[..., i] * (i / k - 1.0)
+    i = (
+        max(0, int(np.ceil(k) - 1))
+        if conditional
+        else min(window - 1, int(np.floor(k + 4 * _EPS * window)))
+    )
+    # the i-th smallest of each window (0-based), exactly: a rolling order statistic in C
+    q = (i + 0.5) / (window - 1)
+    v = pd.DataFrame(x).rolling(window).quantile(q, interpolation="lower").to_numpy()
+    if not conditional:
+        out = -v
     else:
-        i = min(window - 1, int(np.floor(k + 4 * _EPS * window)))
-        out[window - 1 :] = -np.partition(win, i, axis=2)[..., i]
+        # Σ_{j<i} r_(j) = Σ_{x<v} x + (i - #{x<v})·v (ties included), hence
+        # CVaR = -(Σ_{x<v} x + (k - #{x<v})·v)/k = -v - Σ min(x - v, 0)/k: one pass per window
+        out = np.full(x.shape, np.nan)
+        for j in range(x.shape[1]):  # one asset at a time keeps the temporaries in cache
+            win = np.lib.stride_tricks.sliding_window_view(np.ascontiguousarray(x[:, j]), window)
+            vj = v[window - 1 :, j]
+            shortfall = np.minimum(win - vj[:, None], 0.0).sum(axis=1)
+            out[window - 1 :, j] = -vj - shortfall / k
     return out if r.ndim == 2 else out[:, 0]
 
 
@@ -392,11 +408,11 @@ def rolling_volatility(
     returns: Any, window: int = 250, periods_per_year: int = PERIODS_PER_YEAR
 ) -> np.ndarray:
     """Annualised volatility (ddof = 1) over each trailing window; NaN before the first."""
+    import pandas as pd
+
     r = _as_returns(returns, min_obs=window)
     x = r if r.ndim == 2 else r[:, None]
-    win = np.lib.stride_tricks.sliding_window_view(x, window, axis=0)
-    out = np.full(x.shape, np.nan)
-    out[window - 1 :] = win.std(axis=2, ddof=1) * np.sqrt(periods_per_year)
+    out = pd.DataFrame(x).rolling(window).std(ddof=1).to_numpy() * np.sqrt(periods_per_year)
     return out if r.ndim == 2 else out[:, 0]
 
 
