@@ -304,6 +304,8 @@ def test_square_root_of_time():
             "sample_weight",
         ),
         (lambda: annualized_volatility([0.01]), "returns"),
+        (lambda: conditional_value_at_risk(np.linspace(-0.01, 0.01, 50), 0.99), "returns"),
+        (lambda: value_at_risk(np.full(500, 0.001), 0.95, "cornish_fisher"), "returns"),
         (lambda: backtest_var(np.zeros(100), 0.99, 250), "returns"),
     ],
 )
@@ -322,3 +324,27 @@ def test_rolling_var_and_volatility_equal_window_by_window(panel):
     for t in (249, 500, 699):
         np.testing.assert_array_equal(var[t], value_at_risk(x[t - 249 : t + 1], 0.99))
         np.testing.assert_allclose(vol[t], annualized_volatility(x[t - 249 : t + 1]), rtol=1e-10)
+
+
+def test_too_short_for_the_tail_is_refused_with_the_count():
+    with pytest.raises(InputError, match=r"need at least 100 observations for a 0\.99 tail"):
+        conditional_value_at_risk(np.linspace(-0.01, 0.01, 50), 0.99)
+    assert conditional_value_at_risk(np.linspace(-0.01, 0.01, 100), 0.99) == pytest.approx(0.01)
+
+
+def test_regime_mixture_forecast_uses_the_next_day_probabilities(rng):
+    from engine.risk import regime_mixture_forecast
+
+    X = rng.normal(0, 0.01, (1000, 2))
+    states = np.r_[np.zeros(700, int), np.ones(300, int)]
+    X[states == 1] *= 3
+    A = np.array([[0.98, 0.02], [0.05, 0.95]])
+    var_calm, es_calm, p = regime_mixture_forecast(
+        X, np.array([0.5, 0.5]), states, np.array([1.0, 0.0]), A
+    )
+    np.testing.assert_allclose(p, [0.98, 0.02])
+    var_turb, _, _ = regime_mixture_forecast(
+        X, np.array([0.5, 0.5]), states, np.array([0.0, 1.0]), A
+    )
+    assert var_turb > 2 * var_calm
+    assert es_calm > var_calm

@@ -102,6 +102,7 @@ def _state_row(
     weighting: str,
 ) -> list[Any]:
     """One state's row of the table (w: its 0/1 or probability weights)."""
+    tail_ok = 1.0 / (1.0 - confidence) - 1e-9  # fewer days than the tail needs: blank
     if weighting == "hard":
         x = r[w > 0]
         n = x.size
@@ -110,8 +111,8 @@ def _state_row(
             n / r.size,
             annualized_mean(x, periods_per_year) if n else np.nan,
             annualized_volatility(x, periods_per_year) if n >= 2 else np.nan,
-            value_at_risk(x, confidence, estimator) if n >= 2 else np.nan,
-            conditional_value_at_risk(x, confidence, estimator) if n >= 2 else np.nan,
+            value_at_risk(x, confidence, estimator) if n >= max(2, tail_ok) else np.nan,
+            conditional_value_at_risk(x, confidence, estimator) if n >= max(2, tail_ok) else np.nan,
             max_drawdown(x) if n else np.nan,
         ]
     n_eff = effective_observations(w)
@@ -171,6 +172,30 @@ def bootstrap_interval(
     stats_ = np.asarray(fn(samples, confidence))
     lo, hi = np.quantile(stats_, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
+
+
+def regime_mixture_forecast(
+    returns: np.ndarray,
+    weights: np.ndarray,
+    states: np.ndarray,
+    probabilities_now: np.ndarray,
+    transmat: np.ndarray,
+    confidence: float = 0.99,
+) -> tuple[float, float, np.ndarray]:
+    """One-day-ahead portfolio VaR and ES from the regime model: the next day's state
+    probabilities p_{T+1} = p_T A mix one normal per state, fitted to the portfolio's returns on
+    that state's days (hard labels). Returns (VaR, ES, p_{T+1})."""
+    port = np.asarray(returns, dtype=float) @ np.asarray(weights, dtype=float)
+    k = len(probabilities_now)
+    means, stds = np.zeros(k), np.zeros(k)
+    for s in range(k):
+        x = port[np.asarray(states) == s]
+        if x.size < 2:
+            raise InputError("state", f"state {s + 1} has fewer than 2 days; no forecast")
+        means[s], stds[s] = x.mean(), x.std(ddof=1)
+    p_next = np.asarray(probabilities_now, dtype=float) @ np.asarray(transmat, dtype=float)
+    var, es = mixture_var_es(p_next, means, stds, confidence)
+    return var, es, p_next
 
 
 def mixture_var_es(

@@ -207,6 +207,15 @@ def _tail(
         raise InputError("estimator", f"must be one of {', '.join(ESTIMATORS)} (got {estimator!r})")
     r = _as_returns(returns, min_obs=2)
     w = _weights(sample_weight, r.shape[0])
+    need = int(np.ceil(1.0 / (1.0 - c) - 1e-9))
+    if w is None and r.shape[0] < need:
+        raise InputError(
+            "returns",
+            f"need at least {need} observations for a {c:g} tail (got {r.shape[0]}); "
+            "add history or lower the confidence",
+        )
+    if estimator in ("student_t", "cornish_fisher") and (np.ptp(r, axis=0) == 0).any():
+        raise InputError("returns", f"is constant; the {estimator} estimator needs variation")
     if estimator == "historical":
         out = _hist_tail(r, c, w, conditional)
     else:
