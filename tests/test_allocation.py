@@ -60,3 +60,93 @@ def test_state_weights_and_blend():
     assert now.max() <= 0.6 + 1e-12
     with pytest.raises(InputError, match="objective"):
         state_weights(X, states, ["Calm", "Turbulent"], objective="max_return")
+
+
+@pytest.fixture(scope="module")
+def six_assets():
+    from engine.data import align_prices, load_sample_prices, prices_to_returns
+
+    p, _ = align_prices(
+        load_sample_prices(
+            ["SP500", "GOLD", "WTI", "AAPL", "XOM", "JNJ"], "2000-01-01", "2012-12-31"
+        )
+    )
+    return prices_to_returns(p).to_numpy()
+
+
+TIGHT = {"tol_gap_abs": 1e-13, "tol_gap_rel": 1e-13, "tol_feas": 1e-13, "max_iter": 500}
+
+
+def _skfolio_reference(objective: str, cap: float):
+    from skfolio import RiskMeasure
+    from skfolio.optimization import MeanRisk, ObjectiveFunction, RiskBudgeting
+
+    if objective == "min_variance":
+        return MeanRisk(risk_measure=RiskMeasure.VARIANCE, max_weights=cap, solver_params=TIGHT)
+    if objective == "min_cvar":
+        return MeanRisk(
+            risk_measure=RiskMeasure.CVAR, cvar_beta=0.95, max_weights=cap, solver_params=TIGHT
+        )
+    if objective == "max_sharpe":
+        return MeanRisk(
+            risk_measure=RiskMeasure.VARIANCE,
+            max_weights=cap,
+            solver_params=TIGHT,
+            objective_function=ObjectiveFunction.MAXIMIZE_RATIO,
+        )
+    return RiskBudgeting(risk_measure=RiskMeasure.VARIANCE, solver_params=TIGHT)
+
+
+@pytest.mark.parametrize(
+    ("objective", "cap"),
+    [("min_variance", 0.4), ("min_cvar", 0.4), ("max_sharpe", 0.4), ("risk_parity", 1.0)],
+)
+def test_optimisers_match_skfolio(objective, cap, six_assets):
+    """Reference: skfolio (cvxpy + Clarabel, tolerances tightened) on the same problem, 1e-6."""
+    import warnings
+
+    from engine.allocation import optimal_weights
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = _skfolio_reference(objective, cap).fit(six_assets).weights_
+    w = optimal_weights(six_assets, objective, cap)
+    np.testing.assert_allclose(w, ref, atol=1e-6)
+    assert w.sum() == pytest.approx(1.0, abs=1e-12) and w.min() >= 0 and w.max() <= cap + 1e-12
+
+
+def test_risk_parity_equalises_risk_contributions(six_assets):
+    from engine.allocation import optimal_weights
+
+    w = optimal_weights(six_assets, "risk_parity")
+    cov = np.cov(six_assets, rowvar=False)
+    rc = w * (cov @ w)
+    np.testing.assert_allclose(rc / rc.sum(), 1 / 6, atol=1e-8)
+
+
+def test_inverse_vol_equal_and_caps(six_assets):
+    from engine.allocation import optimal_weights
+
+    w = optimal_weights(six_assets, "inverse_vol", 0.25)
+    assert w.max() <= 0.25 + 1e-12 and w.sum() == pytest.approx(1.0)
+    free = w < 0.25 - 1e-9
+    sd = six_assets.std(axis=0, ddof=1)
+    ratio = (w * sd)[free]
+    np.testing.assert_allclose(ratio, ratio[0])  # uncapped weights stay ∝ 1/σ
+    np.testing.assert_allclose(optimal_weights(six_assets, "equal"), 1 / 6)
+
+
+def test_turnover_limit_is_respected(six_assets):
+    from engine.allocation import optimal_weights
+
+    prev = np.full(6, 1 / 6)
+    w = optimal_weights(six_assets, "min_variance", 0.4, previous=prev, max_turnover=0.1)
+    assert np.abs(w - prev).sum() == pytest.approx(0.1)
+    assert w.sum() == pytest.approx(1.0) and w.min() >= 0
+
+
+def test_max_sharpe_without_positive_means_falls_back_to_min_variance(six_assets):
+    from engine.allocation import optimal_weights
+
+    X = six_assets - six_assets.mean(axis=0) - 0.001
+    np.testing.assert_allclose(optimal_weights(X, "max_sharpe"), optimal_weights(X, "min_variance"))

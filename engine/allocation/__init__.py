@@ -1,8 +1,12 @@
 """Static and regime-aware allocation."""
 
-from engine.allocation.optimize import check_max_weight, minimum_variance_weights
-from engine.allocation.regime import (
+from engine.allocation.optimize import (
     OBJECTIVES,
+    check_max_weight,
+    minimum_variance_weights,
+    optimal_weights,
+)
+from engine.allocation.regime import (
     blend_weights,
     regime_weight_table,
     state_weights,
@@ -13,6 +17,7 @@ __all__ = [
     "blend_weights",
     "check_max_weight",
     "minimum_variance_weights",
+    "optimal_weights",
     "regime_weight_table",
     "state_weights",
 ]

@@ -7,10 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from engine.allocation.optimize import minimum_variance_weights
+from engine.allocation.optimize import OBJECTIVES, optimal_weights
 from engine.errors import InputError
-
-OBJECTIVES = ("min_variance",)
 
 
 def state_weights(
@@ -33,13 +31,11 @@ def state_weights(
     cols = {}
     for k, label in enumerate(labels):
         x = X[np.asarray(states) == k]
-        if x.shape[0] > n_assets:
-            cov = np.cov(x, rowvar=False, ddof=1).reshape(n_assets, n_assets)
-            cols[label] = minimum_variance_weights(cov, max_weight)
+        if x.shape[0] > max(n_assets, 20):
+            cols[label] = optimal_weights(x, objective, max_weight)
         else:
             if fallback is None:
-                cov_all = np.cov(X, rowvar=False, ddof=1).reshape(n_assets, n_assets)
-                fallback = minimum_variance_weights(cov_all, max_weight)
+                fallback = optimal_weights(X, objective, max_weight)
             cols[label] = fallback
     return pd.DataFrame(cols, index=returns.columns)
 
