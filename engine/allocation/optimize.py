@@ -84,7 +84,7 @@ def minimum_variance_weights(covariance: np.ndarray, max_weight: float = 1.0) ->
 
 
 def _capped_proportional(raw: np.ndarray, cap: float) -> np.ndarray:
-    """w ∝ raw, with weights above the cap fixed at the cap and the rest rescaled (water-filling)."""
+    """w ∝ raw; weights above the cap are fixed at it and the rest rescaled (water-filling)."""
     w = raw / raw.sum()
     fixed = np.zeros(w.size, dtype=bool)
     for _ in range(w.size):
