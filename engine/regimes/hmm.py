@@ -58,6 +58,7 @@ class GaussianHMMDetector(FeatureDetector):
     scale : returns are multiplied by this before EM so hmmlearn's priors stay negligible.
     features : None to model the returns themselves, else causal features of the signal.
     random_state : seed; the same seed and data give bit-identical parameters.
+    warm_start_from (attribute) : a fitted detector; `fit` then runs EM once from its parameters.
 
     Attributes after `fit`: startprob_ (K,), transmat_ (K, K), means_ (K, d), covars_ (K, d, d)
     (in return units when modelling returns), loglik_, bic_, diagnostics_.
@@ -132,7 +133,9 @@ class GaussianHMMDetector(FeatureDetector):
             and getattr(prev, "_cov_type", None) == cov_type
             and prev.n_features_in_ == self.n_features_in_
         ):
-            starts[0] = prev  # refit from the previous parameters: a few EM steps, not hundreds
+            # a refit starts from the previous parameters instead of random initialisations:
+            # one EM run of a few steps, and states that stay where they were
+            seeds, starts = seeds[:1], [prev]
         best, best_key, best_i, n_conv, logliks = None, None, -1, 0, []
         logging.getLogger("hmmlearn").setLevel(logging.ERROR)
         for i, s in enumerate(seeds):
