@@ -299,3 +299,45 @@ def test_officejs_state_stats_corr_and_backtest(officejs, serial_range, small):
     assert bt["Observations"] == len(small) - 250  # the first forecast needs 250 days
     bad = officejs.call("var_backtest", serial_range, [[None]], 0.99, 3)
     assert bad["error"] == "VAR_BACKTEST: window: must be between 20 and 5000 (got 3)"
+
+
+@pytest.mark.parametrize(
+    "objective", ["min_variance", "min_cvar", "max_sharpe", "risk_parity", "inverse_vol", "equal"]
+)
+def test_officejs_static_and_regime_weights_for_every_objective(officejs, serial_range, objective):
+    st = officejs.call("static_weights", serial_range, objective, 0.6)["result"]
+    assert st[0] == ["Asset", "Weight"]
+    w = np.array([r[1] for r in st[1:]], float)
+    assert w.sum() == pytest.approx(1.0) and w.max() <= 0.6 + 1e-9
+    rw = officejs.call("regime_weights", serial_range, objective, 2, [[None]], 0.6)["result"]
+    assert rw[0] == ["Asset", "Calm", "Turbulent", "Now"]
+    np.testing.assert_allclose(np.array([r[1:] for r in rw[1:]], float).sum(axis=0), 1.0, atol=1e-9)
+
+
+def test_officejs_backtest_and_stats_share_one_run(officejs, serial_range):
+    bt = officejs.call("backtest", serial_range)["result"]
+    assert bt[0] == ["Date", "Static NAV", "Dynamic NAV", "Regime", "Dynamic turnover"]
+    assert len(bt) == len(serial_range)
+    assert bt[1][1] == pytest.approx(1.0) and bt[1][2] == pytest.approx(
+        1.0
+    )  # cash before the first trade
+    stats_ = officejs.call("backtest_stats", serial_range)["result"]
+    assert stats_[0] == ["Metric", "Static", "Dynamic"]
+    metrics = [r[0] for r in stats_[1:]]
+    assert metrics[:6] == ["CAGR", "Volatility", "Sharpe", "Sortino", "Max drawdown", "Calmar"]
+    bad = officejs.call("backtest", serial_range, [[None]], [[None]], 10, [[None]], 0)
+    assert bad["error"] == "BACKTEST: delay: must be between 1 and 20 (got 0)"
+
+
+def test_officejs_stress_test_historical_and_hypothetical(officejs, serial_range):
+    hist = officejs.call("stress_test", serial_range, [[0.6, 0.25, 0.15]])["result"]
+    assert hist[0] == ["Scenario", "Portfolio loss", "Worst asset", "Regime at the time"]
+    assert "2008-09 financial crisis" in [r[0] for r in hist[1:]]
+    hypo = officejs.call(
+        "stress_test",
+        serial_range,
+        [[0.6, 0.25, 0.15]],
+        [["Scenario", "SP500", "GOLD", "WTI"], ["Equity crash", -0.3, 0.05, -0.2]],
+    )["result"]
+    assert hypo[1][0] == "Equity crash"
+    assert hypo[1][1] == pytest.approx(0.6 * 0.3 - 0.25 * 0.05 + 0.15 * 0.2)

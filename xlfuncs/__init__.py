@@ -1,6 +1,8 @@
 """Excel functions (xlwings UDFs). Name this module in xlwings' UDF Modules: `xlfuncs`."""
 
 from xlfuncs.functions import (
+    backtest,
+    backtest_stats,
     engine_info,
     regime_current,
     regime_prob,
@@ -13,10 +15,14 @@ from xlfuncs.functions import (
     state_cvar,
     state_stats,
     state_var,
+    static_weights,
+    stress_test,
     var_backtest,
 )
 
 __all__ = [
+    "backtest",
+    "backtest_stats",
     "engine_info",
     "regime_current",
     "regime_prob",
@@ -29,5 +35,7 @@ __all__ = [
     "state_cvar",
     "state_stats",
     "state_var",
+    "static_weights",
+    "stress_test",
     "var_backtest",
 ]

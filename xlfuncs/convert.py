@@ -219,6 +219,30 @@ def _dates_fast(column: list[Any]) -> pd.DatetimeIndex | None:
     return None
 
 
+def labelled_table(values: Any, arg: str) -> pd.DataFrame:
+    """A table whose first column names the rows (e.g. scenarios) and whose header names the
+    columns; every other cell must be a number."""
+    rows = trim_blank_edges(as_2d(values))
+    if len(rows) < 2 or len(rows[0]) < 2:
+        raise InputError(arg, "needs a header row and at least one named row of numbers")
+    names = [str(h).strip() for h in rows[0][1:]]
+    labels, data = [], []
+    for i, row in enumerate(rows[1:], start=2):
+        if is_blank(row[0]):
+            raise InputError(arg, f"row {i} has no name in its first cell")
+        nums = [cell_number(v) for v in row[1:]]
+        bad = [j for j, x in enumerate(nums) if x is None or not math.isfinite(x)]
+        if bad:
+            raise InputError(
+                arg,
+                f"row {i}, column {names[bad[0]]!r} holds {_describe(row[1 + bad[0]])}; "
+                "use a number",
+            )
+        labels.append(str(row[0]).strip())
+        data.append(nums)
+    return pd.DataFrame(data, index=labels, columns=names, dtype=float)
+
+
 def check_simple_returns(frame: pd.DataFrame, arg: str = "returns") -> pd.DataFrame:
     """Simple returns cannot be below -100%; values that are look like percent numbers."""
     if (frame.to_numpy() <= -1.0).any():

@@ -16,7 +16,9 @@ import xlwings as xw
 
 import engine
 from engine import DEFAULT_SEED
-from engine.allocation import OBJECTIVES, regime_weight_table
+from engine.allocation import OBJECTIVES, optimal_weights, regime_weight_table
+from engine.backtest.compare import compare_static_dynamic
+from engine.backtest.simulator import REBALANCE
 from engine.errors import InputError
 from engine.regimes import DETECTORS, FIT_CACHE, fit_regimes, state_index
 from engine.risk import (
@@ -30,9 +32,11 @@ from engine.risk import (
     state_covariance,
     state_risk_table,
 )
+from engine.validation.stress import historical_stress, hypothetical_shock
 from engine.validation.var_backtest import backtest_var
 from xlfuncs.convert import (
     check_simple_returns,
+    labelled_table,
     optional_bool,
     optional_int,
     optional_number,
@@ -406,7 +410,7 @@ def var_backtest(
 
 @xw.func
 @xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
-@xw.arg("objective", doc=f"Allocation rule: {', '.join(OBJECTIVES)} (default)")
+@xw.arg("objective", doc=f"Allocation rule: {', '.join(OBJECTIVES)} (default min_variance)")
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
 @xw.arg("max_weight", doc="Largest weight per asset, e.g. 0.4 (default 1)")
@@ -456,6 +460,179 @@ def risk_measure(
         return float(fn(X @ weights_vector(weights, X.shape[1]), **kwargs))
     values = np.atleast_1d(fn(X, **kwargs))
     return [list(frame.columns), values.tolist()]
+
+
+OBJECTIVE_DOC = f"Allocation rule: {', '.join(OBJECTIVES)} (default min_variance)"
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("objective", doc=OBJECTIVE_DOC)
+@xw.arg("max_weight", doc="Largest weight per asset, e.g. 0.4 (default 1)")
+@excel_function("STATIC_WEIGHTS")
+def static_weights(returns: Any, objective: Any = None, max_weight: Any = None) -> list[list[Any]]:
+    """The static benchmark's long-only weights, estimated on the whole range."""
+    frame = _returns(returns)
+    obj = optional_text(objective, "objective", "min_variance", OBJECTIVES)
+    cap = optional_number(max_weight, "max_weight", 1.0)
+    w = optimal_weights(frame.to_numpy(), obj, cap)
+    return spill(["Asset", "Weight"], list(frame.columns), w[:, None])
+
+
+def _comparison(
+    returns: Any,
+    static_weights: Any,
+    objective: Any,
+    cost_bps: Any,
+    rebalance: Any,
+    delay: Any,
+    n_states: Any,
+    method: Any,
+    seed: Any,
+) -> tuple[Any, Any]:
+    frame = _returns(returns)
+    fixed = None
+    if static_weights is not None and not all(
+        v is None or v == "" for v in np.asarray(static_weights, dtype=object).ravel()
+    ):
+        fixed = weights_vector(static_weights, frame.shape[1], "static_weights")
+    k, m, s = _regime_args(n_states, method, seed)
+    comp = compare_static_dynamic(
+        frame,
+        static_weights=fixed,
+        objective=optional_text(objective, "objective", "min_variance", OBJECTIVES),
+        cost_bps=optional_number(cost_bps, "cost_bps", 10.0, 0.0, 1000.0),
+        rebalance=optional_text(rebalance, "rebalance", "monthly", REBALANCE),
+        delay=optional_int(delay, "delay", 1, 1, 20),
+        n_states=k,
+        method=m,
+        seed=s,
+    )
+    return frame, comp
+
+
+BACKTEST_ARGS = (
+    ("static_weights", "Static weights (row or column summing to 1); blank: the objective's"),
+    ("objective", OBJECTIVE_DOC),
+    ("cost_bps", "Trading cost in basis points, one way (default 10)"),
+    ("rebalance", "daily, weekly, monthly (default) or quarterly"),
+    ("delay", "Days between decision and trade (default 1, at least 1)"),
+)
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("static_weights", ndim=2, err_to_str=True, doc=BACKTEST_ARGS[0][1])
+@xw.arg("objective", doc=OBJECTIVE_DOC)
+@xw.arg("cost_bps", doc=BACKTEST_ARGS[2][1])
+@xw.arg("rebalance", doc=BACKTEST_ARGS[3][1])
+@xw.arg("delay", doc=BACKTEST_ARGS[4][1])
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("BACKTEST")
+def backtest(
+    returns: Any,
+    static_weights: Any = None,
+    objective: Any = None,
+    cost_bps: Any = None,
+    rebalance: Any = None,
+    delay: Any = None,
+    n_states: Any = None,
+    method: Any = None,
+    seed: Any = None,
+) -> list[list[Any]]:
+    """Walk-forward NAV of the static and the regime-aware portfolio (same costs and delay),
+    the regime in force and the dynamic turnover, every date."""
+    frame, comp = _comparison(
+        returns, static_weights, objective, cost_bps, rebalance, delay, n_states, method, seed
+    )
+    rows: list[list[Any]] = [
+        [frame.index.name, "Static NAV", "Dynamic NAV", "Regime", "Dynamic turnover"]
+    ]
+    for d, a, b, g, t in zip(
+        _date_cells(frame.index),
+        comp.static.nav.tolist(),
+        comp.dynamic.nav.tolist(),
+        comp.dynamic.regime.tolist(),
+        comp.dynamic.turnover.tolist(),
+        strict=True,
+    ):
+        rows.append([d, a, b, g, t])
+    return rows
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("static_weights", ndim=2, err_to_str=True, doc=BACKTEST_ARGS[0][1])
+@xw.arg("objective", doc=OBJECTIVE_DOC)
+@xw.arg("cost_bps", doc=BACKTEST_ARGS[2][1])
+@xw.arg("rebalance", doc=BACKTEST_ARGS[3][1])
+@xw.arg("delay", doc=BACKTEST_ARGS[4][1])
+@xw.arg("n_states", doc=N_STATES_DOC)
+@xw.arg("method", doc=METHOD_DOC)
+@xw.arg("seed", doc=SEED_DOC)
+@excel_function("BACKTEST_STATS")
+def backtest_stats(
+    returns: Any,
+    static_weights: Any = None,
+    objective: Any = None,
+    cost_bps: Any = None,
+    rebalance: Any = None,
+    delay: Any = None,
+    n_states: Any = None,
+    method: Any = None,
+    seed: Any = None,
+) -> list[list[Any]]:
+    """Static versus dynamic: CAGR, volatility, Sharpe, Sortino, max drawdown, Calmar, CVaR,
+    turnover, costs paid and hit ratio over the same out-of-sample dates."""
+    _, comp = _comparison(
+        returns, static_weights, objective, cost_bps, rebalance, delay, n_states, method, seed
+    )
+    t = comp.table
+    return spill(["Metric", *t.columns], list(t.index), t.to_numpy())
+
+
+@xw.func
+@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg(
+    "scenarios",
+    ndim=2,
+    err_to_str=True,
+    doc="Blank: historical crises the dates cover. Or a table: scenario name, one shock per asset",
+)
+@excel_function("STRESS_TEST")
+def stress_test(returns: Any, weights: Any = None, scenarios: Any = None) -> list[list[Any]]:
+    """Portfolio loss per scenario (positive = loss), the worst asset, the regime at the time."""
+    frame = _returns(returns)
+    w = weights_vector(weights, frame.shape[1])
+    rows: list[list[Any]] = [["Scenario", "Portfolio loss", "Worst asset", "Regime at the time"]]
+    grid = [] if scenarios is None else [r for r in np.asarray(scenarios, dtype=object).tolist()]
+    if grid and any(v not in (None, "") for r in grid for v in (r if isinstance(r, list) else [r])):
+        table = labelled_table(scenarios, "scenarios")
+        if list(table.columns) != list(frame.columns):
+            raise InputError(
+                "scenarios", f"needs one column per asset, in order: {', '.join(frame.columns)}"
+            )
+        for name, shock in table.iterrows():
+            worst = frame.columns[int(np.argmin(shock.to_numpy() * (w != 0) + (w == 0)))]
+            rows.append([str(name), hypothetical_shock(w, shock.to_numpy()), worst, None])
+        return rows
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        raise InputError("returns", "historical scenarios need a first column of dates")
+    res = fit_regimes(frame, 2, "hmm", DEFAULT_SEED)
+    labels = pd.Series(np.array([*res.labels, ""])[res.states], index=frame.index)
+    table = historical_stress(frame, w, regimes=labels)
+    if table.empty:
+        raise InputError(
+            "returns", "the dates cover none of the historical scenarios; give a scenarios table"
+        )
+    for _, r in table.iterrows():
+        rows.append(
+            [r["Scenario"], r["Portfolio loss"], r["Worst asset"], r["Regime at start"] or None]
+        )
+    return rows
 
 
 @xw.func

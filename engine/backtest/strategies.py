@@ -8,11 +8,12 @@ the same decisions up to the cut (the causality self-check).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from engine.allocation import optimal_weights, regime_weight_table
 from engine.backtest.simulator import Decision
@@ -29,7 +30,7 @@ class StaticStrategy:
         objective: str = "min_variance",
         window: int = 756,
         max_weight: float = 1.0,
-        fixed: Sequence[float] | None = None,
+        fixed: ArrayLike | None = None,
     ) -> None:
         self.objective, self.window, self.max_weight = objective, window, max_weight
         self.fixed = None if fixed is None else np.asarray(fixed, dtype=float)
@@ -108,7 +109,7 @@ class RegimeStrategy:
 class RiskOffStrategy(RegimeStrategy):
     """The 0/1 rule: the base weights in the calmest state, all cash otherwise."""
 
-    def __init__(self, base_weights: Sequence[float], **kw: Any) -> None:
+    def __init__(self, base_weights: ArrayLike, **kw: Any) -> None:
         super().__init__(**kw)
         self.base = np.asarray(base_weights, dtype=float)
 
@@ -122,7 +123,7 @@ class RiskOffStrategy(RegimeStrategy):
 class StateTiltStrategy(RegimeStrategy):
     """A static benchmark tilted by state: weights_by_state[label] blended by probabilities."""
 
-    def __init__(self, weights_by_state: Mapping[str, Sequence[float]], **kw: Any) -> None:
+    def __init__(self, weights_by_state: Mapping[str, ArrayLike], **kw: Any) -> None:
         super().__init__(**kw)
         missing = [lab for lab in self.labels if lab not in weights_by_state]
         if missing:
@@ -140,9 +141,7 @@ class StateTiltStrategy(RegimeStrategy):
 class VolTargetStrategy:
     """Base weights scaled to a target annualised volatility (trailing `window`), capped at 1."""
 
-    def __init__(
-        self, base_weights: Sequence[float], target_vol: float = 0.10, window: int = 63
-    ) -> None:
+    def __init__(self, base_weights: ArrayLike, target_vol: float = 0.10, window: int = 63) -> None:
         self.base, self.target, self.window = (
             np.asarray(base_weights, dtype=float),
             target_vol,
@@ -159,7 +158,7 @@ class VolTargetStrategy:
 class MovingAverageStrategy:
     """Each asset held at its base weight while its NAV is above its `window`-day average."""
 
-    def __init__(self, base_weights: Sequence[float], window: int = 200) -> None:
+    def __init__(self, base_weights: ArrayLike, window: int = 200) -> None:
         self.base, self.window = np.asarray(base_weights, dtype=float), window
 
     def __call__(self, history: pd.DataFrame) -> Decision:
