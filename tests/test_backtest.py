@@ -231,3 +231,28 @@ def test_performance_uses_excess_returns_over_cash(rng):
     with_cash = performance(res, cash, slice(0, None))["Sharpe"]
     without = performance(res, None, slice(0, None))["Sharpe"]
     assert with_cash < without
+
+
+def test_allocation_study_in_one_run(six):
+    from engine.backtest.study import allocation_study
+
+    data = six.loc["2006-01-01":, ["SP500", "GOLD", "WTI"]]
+    study = allocation_study(data, [0.6, 0.25, 0.15], window=504, n_boot=50)
+    assert list(study.table.columns) == [
+        "Buy & hold",
+        "Static fixed",
+        "Static min-variance",
+        "Dynamic HMM min-variance",
+        "Dynamic jump min-variance",
+        "Risk-off HMM",
+        "Vol target 10%",
+        "200-day MA",
+    ]
+    assert study.table.loc["Turnover /yr", "Buy & hold"] == 0
+    assert set(study.significance.columns) >= {
+        "Memmel p",
+        "Bootstrap p",
+        "Deflated Sharpe (3 trials)",
+    }
+    assert ((study.significance["Memmel p"] >= 0) & (study.significance["Memmel p"] <= 1)).all()
+    assert list(study.cost_sweep.index) == [0, 5, 10, 25, 50]

@@ -13,6 +13,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.linalg import solve_triangular
@@ -111,7 +112,6 @@ class GaussianHMMDetector(FeatureDetector):
         return Z[valid], valid
 
     def _fit(self, X: np.ndarray) -> None:
-        from hmmlearn.hmm import GaussianHMM
 
         Y, valid = self._inputs(X, fit=True)
         n, d = Y.shape
@@ -136,36 +136,29 @@ class GaussianHMMDetector(FeatureDetector):
             # a refit starts from the previous parameters instead of random initialisations:
             # one EM run of a few steps, and states that stay where they were
             seeds, starts = seeds[:1], [prev]
-        best, best_key, best_i, n_conv, logliks = None, None, -1, 0, []
         logging.getLogger("hmmlearn").setLevel(logging.ERROR)
-        for i, s in enumerate(seeds):
-            model = GaussianHMM(
-                n_components=self.n_states,
-                covariance_type=cov_type,
-                n_iter=self.n_iter,
-                tol=self.tol,
-                random_state=int(s),
-                init_params="stmc",
-                params="stmc",
+        runs = self._em_runs(Ys, cov_type, seeds, starts)
+        if not any(ok for _, _, ok in runs) and starts[0] is not None:
+            # the warm start degenerated (a state collapsed): start afresh from seeded inits
+            fresh = np.random.SeedSequence(self.random_state).generate_state(self.n_init)
+            runs = self._em_runs(Ys, cov_type, fresh, [None] * self.n_init)
+        logliks = [float(m.score(Ys)) if ok else float("nan") for m, _, ok in runs]
+        n_conv = sum(1 for _, conv, ok in runs if conv and ok)
+        candidates = [
+            (conv, ll, i)
+            for i, ((_, conv, ok), ll) in enumerate(zip(runs, logliks, strict=True))
+            if ok
+        ]
+        if not candidates:
+            raise InputError(
+                "returns",
+                "the HMM fit degenerated (a state collapsed onto a few days); "
+                "use fewer states or more history",
             )
-            start = starts[i]
-            if start is not None:
-                model.init_params = ""
-                model.startprob_ = start.startprob_
-                model.transmat_ = start.transmat_
-                model.means_ = start._means_scaled
-                model.covars_ = start._covars_hmmlearn
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(Ys)
-            ll = float(model.score(Ys))
-            logliks.append(ll)
-            converged = model.monitor_.iter < self.n_iter and np.isfinite(ll)
-            n_conv += int(converged)
-            key = (converged, ll)
-            if best_key is None or key > best_key:
-                best, best_key, best_i = model, key, i
-        assert best is not None and best_key is not None
+        best_key = max(candidates)
+        best_i = best_key[2]
+        best = runs[best_i][0]
+        best_converged = best_key[0]
         self._cov_type = cov_type
         means = best.means_ / mult
         covars = _full_covars(best, cov_type) / mult**2
@@ -198,10 +191,51 @@ class GaussianHMMDetector(FeatureDetector):
             converged_inits=n_conv,
             best_init=best_i,
             iterations=int(best.monitor_.iter),
-            converged=bool(best_key[0]),
+            converged=bool(best_converged),
             covariance_type=cov_type,
             init_logliks=tuple(logliks),
         )
+
+    def _em_runs(
+        self,
+        Ys: np.ndarray,
+        cov_type: str,
+        seeds: np.ndarray,
+        starts: list[GaussianHMMDetector | None],
+    ) -> list[tuple[Any, bool, bool]]:
+        """One EM run per seed (or warm start): (model, converged before the cap, usable), where
+        usable = finite likelihood and positive-definite covariances."""
+        from hmmlearn.hmm import GaussianHMM
+
+        out = []
+        for s, start in zip(seeds, starts, strict=True):
+            model = GaussianHMM(
+                n_components=self.n_states,
+                covariance_type=cov_type,
+                n_iter=self.n_iter,
+                tol=self.tol,
+                random_state=int(s),
+                init_params="stmc",
+                params="stmc",
+            )
+            if start is not None:
+                model.init_params = ""
+                model.startprob_ = start.startprob_
+                model.transmat_ = start.transmat_
+                model.means_ = start._means_scaled
+                model.covars_ = start._covars_hmmlearn
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    model.fit(Ys)
+                    ll = float(model.score(Ys))
+                    usable = np.isfinite(ll) and bool(
+                        (np.linalg.eigvalsh(_full_covars(model, cov_type)) > 0).all()
+                    )
+                except (ValueError, np.linalg.LinAlgError):
+                    usable = False
+            out.append((model, bool(model.monitor_.iter < self.n_iter), usable))
+        return out
 
     def _raw_filter(
         self,
