@@ -22,7 +22,8 @@ def main() -> None:
     prices, _ = align_prices(load_sample_prices(assets, "1990-01-01", "2022-12-31"))
     r = prices_to_returns(prices)
     print(
-        f"6 assets {r.index[0]:%Y-%m-%d}..{r.index[-1]:%Y-%m-%d}, {len(r)} days, 3-year window, monthly"
+        f"6 assets {r.index[0]:%Y-%m-%d}..{r.index[-1]:%Y-%m-%d}, {len(r)} days, "
+        "3-year window, monthly"
     )
     t0 = time.perf_counter()
     dyn = run_backtest(
@@ -43,7 +44,8 @@ def main() -> None:
     )
     t_skf = time.perf_counter() - t0
     print(
-        f"engine, regime-aware HMM min-variance ({len(dyn.audit)} decisions, refits with warm starts): {t_dyn:.1f}s"
+        f"engine, regime-aware HMM min-variance ({len(dyn.audit)} decisions, "
+        f"warm-started refits): {t_dyn:.1f}s"
     )
     print(f"engine, static min-CVaR (HiGHS LP per decision): {t_ours_cvar:.1f}s")
     print(f"skfolio WalkForward + cross_val_predict, MeanRisk(CVaR), 756/21: {t_skf:.1f}s")
