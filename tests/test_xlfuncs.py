@@ -341,3 +341,21 @@ def test_officejs_stress_test_historical_and_hypothetical(officejs, serial_range
     )["result"]
     assert hypo[1][0] == "Equity crash"
     assert hypo[1][1] == pytest.approx(0.6 * 0.3 - 0.25 * 0.05 + 0.15 * 0.2)
+
+
+def test_officejs_returns_from_prices(officejs):
+    prices = [
+        ["Date", "A", "B"],
+        [45292.0, 100.0, 50.0],
+        [45293.0, 110.0, 49.0],
+        [45294.0, 99.0, 49.0],
+    ]
+    out = officejs.call("returns", prices)["result"]
+    assert out[0] == ["Date", "A", "B"]
+    assert out[1][0]["basicValue"] == 45293.0
+    assert out[1][1:] == pytest.approx([0.1, -0.02])
+    assert out[2][1:] == pytest.approx([-0.1, 0.0])
+    log = officejs.call("returns", prices, "log")["result"]
+    assert log[1][1] == pytest.approx(np.log(1.1))
+    bad = officejs.call("returns", [["Date", "A"], [45292.0, 100.0], [45293.0, -5.0]])
+    assert bad["error"] == "RETURNS: prices: prices must be strictly positive"

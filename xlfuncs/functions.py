@@ -19,6 +19,7 @@ from engine import DEFAULT_SEED
 from engine.allocation import OBJECTIVES, optimal_weights, regime_weight_table
 from engine.backtest.compare import compare_static_dynamic
 from engine.backtest.simulator import REBALANCE
+from engine.data.returns import RETURN_METHODS, prices_to_returns
 from engine.errors import InputError
 from engine.regimes import DETECTORS, FIT_CACHE, fit_regimes, state_index
 from engine.risk import (
@@ -56,6 +57,22 @@ WEIGHTS_DOC = "Portfolio weights, a row or column summing to 1 (default: equal w
 
 def _returns(values: Any) -> Any:
     return check_simple_returns(returns_frame(values, "returns"))
+
+
+@xw.func
+@xw.arg(
+    "prices",
+    ndim=2,
+    err_to_str=True,
+    doc="Prices: header row of asset names, optional first column of dates",
+)
+@xw.arg("method", doc="simple (default): P_t / P_t-1 - 1; log: ln(P_t / P_t-1)")
+@excel_function("RETURNS")
+def returns(prices: Any, method: Any = None) -> list[list[Any]]:
+    """Periodic returns from a price table (one row fewer: the first date has no return)."""
+    frame = returns_frame(prices, "prices")
+    out = prices_to_returns(frame, optional_text(method, "method", "simple", RETURN_METHODS))
+    return spill([frame.index.name, *out.columns], _date_cells(out.index), out.to_numpy())
 
 
 def _regime_args(n_states: Any, method: Any, seed: Any) -> tuple[int, str, int]:
