@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,25 +137,58 @@ def six():
 )
 def test_causality_self_check_for_every_detector(six, method):
     """Re-running on truncated history gives identical decisions up to the cut."""
+    from engine.validation.causality import causality_self_check
+
     data = six.iloc[:1400, :3]
-    make = lambda: RegimeStrategy(method, 2, "min_variance", window=600, refit_every=63)  # noqa: E731
-    full = compute_targets(
-        data, make(), decision_indices(pd.DatetimeIndex(data.index), "monthly", 600)
+    ok, compared = causality_self_check(
+        data,
+        lambda _: RegimeStrategy(method, 2, "min_variance", window=600, refit_every=63),
+        1100,
+        start=600,
     )
-    cut = 1100
-    short = compute_targets(
-        data.iloc[:cut],
-        make(),
-        decision_indices(pd.DatetimeIndex(data.index[:cut]), "monthly", 600),
+    assert ok and compared > 10
+
+
+def test_causality_self_check_catches_a_full_sample_leak(six):
+    """A strategy that uses a statistic of its whole sample (here the full-sample mean) changes
+    its past decisions when the future is cut off: the check fails it."""
+    from engine.validation.causality import causality_self_check
+
+    data = six.iloc[:900, :2]
+
+    def leaky(sample: pd.DataFrame):
+        full_mean = sample.iloc[:, 0].mean()  # the leak: computed once on all rows
+
+        def decide(history: pd.DataFrame) -> Decision:
+            up = history.iloc[-20:, 0].mean() > full_mean
+            return Decision(np.array([1.0, 0.0]) if up else np.array([0.0, 1.0]))
+
+        return decide
+
+    ok, _ = causality_self_check(data, leaky, 500, rebalance="daily", start=100)
+    assert not ok
+    honest = lambda _: StaticStrategy("min_variance", 250)  # noqa: E731
+    assert causality_self_check(data, honest, 500, start=300)[0]
+
+
+def test_persistence_and_regime_change_rebalancing(six):
+    from engine.backtest.simulator import on_regime_change
+
+    data = six.iloc[:1500, :3]
+    base = np.full(3, 1 / 3)
+    loose = RiskOffStrategy(base, method="hmm", window=600, refit_every=63)
+    sticky = RiskOffStrategy(
+        base, method="hmm", window=600, refit_every=63, threshold=0.9, min_holding=20, smoothing=5
     )
-    # the truncated run also decides on its last row ("today"), which the full run does not
-    full_by_row = dict(full)
-    common = [(d, dec) for d, dec in short if d in full_by_row]
-    assert len(common) >= len(short) - 1 > 10
-    for d, a in common:
-        b = full_by_row[d]
-        np.testing.assert_array_equal(a.weights, b.weights)
-        assert a.regime == b.regime
+    dec = decision_indices(pd.DatetimeIndex(data.index), "daily", 600)
+    a = on_regime_change(compute_targets(data, loose, dec))
+    b = on_regime_change(compute_targets(data, sticky, dec))
+    assert len(b) <= len(a)  # persistence never adds switches
+    assert all(x[1].regime != y[1].regime for x, y in itertools.pairwise(a))
+    res = run_backtest(
+        data, RiskOffStrategy(base, method="hmm", window=600, refit_every=63), "regime_change", 600
+    )
+    assert [d for d, _ in res.targets] == [d for d, _ in a]
 
 
 @pytest.mark.parametrize(

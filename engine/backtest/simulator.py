@@ -23,7 +23,7 @@ import pandas as pd
 
 from engine.errors import InputError
 
-REBALANCE = ("daily", "weekly", "monthly", "quarterly")
+REBALANCE = ("daily", "weekly", "monthly", "quarterly", "regime_change")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def decision_indices(index: pd.DatetimeIndex, rebalance: str, start: int) -> lis
     """Rows (>= start) that are the last trading day of each day/week/month/quarter."""
     if rebalance not in REBALANCE:
         raise InputError("rebalance", f"must be one of {', '.join(REBALANCE)} (got {rebalance!r})")
-    if rebalance == "daily":
+    if rebalance in ("daily", "regime_change"):  # regime_change: decide daily, trade on changes
         return list(range(start, len(index)))
     freq = {"weekly": "W", "monthly": "M", "quarterly": "Q"}[rebalance]
     periods = index.to_period(freq)
@@ -74,6 +74,15 @@ def compute_targets(
             raise RuntimeError(f"strategy returned weights of shape {w.shape} at row {d}")
         out.append((d, Decision(w, dec.regime, dec.info)))
     return out
+
+
+def on_regime_change(targets: Sequence[tuple[int, Decision]]) -> list[tuple[int, Decision]]:
+    """Keep the first decision and those whose regime differs from the last one kept."""
+    kept: list[tuple[int, Decision]] = []
+    for d, dec in targets:
+        if not kept or dec.regime != kept[-1][1].regime:
+            kept.append((d, dec))
+    return kept
 
 
 def simulate(
@@ -180,12 +189,7 @@ def run_backtest(
     if start < 1 or start >= len(returns) - delay:
         raise InputError("start", f"must leave history before and days after it (got {start})")
     decisions = decision_indices(pd.DatetimeIndex(returns.index), rebalance, start)
-    return simulate(
-        returns,
-        compute_targets(returns, strategy, decisions),
-        cash,
-        delay,
-        cost_bps,
-        fixed_fee,
-        band,
-    )
+    targets = compute_targets(returns, strategy, decisions)
+    if rebalance == "regime_change":
+        targets = on_regime_change(targets)
+    return simulate(returns, targets, cash, delay, cost_bps, fixed_fee, band)

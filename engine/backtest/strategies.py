@@ -20,6 +20,7 @@ from engine.backtest.simulator import Decision
 from engine.errors import InputError
 from engine.regimes import DETECTORS, hard_states, state_labels
 from engine.regimes.base import RegimeDetector
+from engine.regimes.persistence import persistent_states, smooth_probabilities
 
 
 class StaticStrategy:
@@ -48,7 +49,11 @@ class StaticStrategy:
 class RegimeStrategy:
     """Per-state optimal weights on the window's filtered states, blended by today's filtered
     probabilities. The detector is refitted every `refit_every` rows on the trailing window
-    (warm-started from the previous fit where the detector supports it)."""
+    (warm-started from the previous fit where the detector supports it).
+
+    Persistence against whipsaw: `smoothing` (trailing k-day mean of the probabilities),
+    `threshold` (switch state only when the new state's probability reaches it) and
+    `min_holding` (days in a state before it may switch), applied along the window."""
 
     def __init__(
         self,
@@ -60,6 +65,9 @@ class RegimeStrategy:
         max_weight: float = 1.0,
         seed: int = 0,
         detector_params: Mapping[str, Any] | None = None,
+        smoothing: int = 1,
+        threshold: float = 0.5,
+        min_holding: int = 1,
     ) -> None:
         if method not in DETECTORS:
             raise InputError(
@@ -73,6 +81,7 @@ class RegimeStrategy:
             seed,
         )
         self.params = dict(detector_params or {})
+        self.smoothing, self.threshold, self.min_holding = smoothing, threshold, min_holding
         self.labels = state_labels(n_states)
         self._detector: RegimeDetector | None = None
         self._fitted_at = -(10**9)
@@ -89,8 +98,14 @@ class RegimeStrategy:
         return self._detector
 
     def probabilities(self, history: pd.DataFrame) -> np.ndarray:
+        """Filtered probabilities over the window (trailing-mean smoothed if asked)."""
         X = history.to_numpy()[-self.window :]
-        return self._fit(X, len(history)).predict_proba_filtered(X)
+        probs = self._fit(X, len(history)).predict_proba_filtered(X)
+        return smooth_probabilities(probs, self.smoothing) if self.smoothing > 1 else probs
+
+    def current_state(self, probs: np.ndarray) -> int:
+        """Today's state after the persistence rules (-1 before the first probabilities)."""
+        return int(persistent_states(probs, self.threshold, self.min_holding)[-1])
 
     def __call__(self, history: pd.DataFrame) -> Decision:
         window = history.iloc[-self.window :]
@@ -100,7 +115,8 @@ class RegimeStrategy:
         table = regime_weight_table(
             window, states, self.labels, now, self.objective, self.max_weight
         )
-        label = self.labels[states[-1]] if states[-1] >= 0 else None
+        current = self.current_state(probs)
+        label = self.labels[current] if current >= 0 else None
         info: dict[str, Any] = {"data_start": window.index[0]}
         info.update({f"p({lab})": float(p) for lab, p in zip(self.labels, now, strict=True)})
         return Decision(table["Now"].to_numpy(), regime=label, info=info)
@@ -114,10 +130,9 @@ class RiskOffStrategy(RegimeStrategy):
         self.base = np.asarray(base_weights, dtype=float)
 
     def __call__(self, history: pd.DataFrame) -> Decision:
-        states = hard_states(self.probabilities(history))
-        calm = states[-1] == 0
-        label = self.labels[states[-1]] if states[-1] >= 0 else None
-        return Decision(self.base if calm else np.zeros_like(self.base), regime=label)
+        current = self.current_state(self.probabilities(history))
+        label = self.labels[current] if current >= 0 else None
+        return Decision(self.base if current == 0 else np.zeros_like(self.base), regime=label)
 
 
 class StateTiltStrategy(RegimeStrategy):
@@ -133,8 +148,8 @@ class StateTiltStrategy(RegimeStrategy):
     def __call__(self, history: pd.DataFrame) -> Decision:
         probs = self.probabilities(history)
         now = np.nan_to_num(probs[-1], nan=1.0 / self.n_states)
-        states = hard_states(probs)
-        label = self.labels[states[-1]] if states[-1] >= 0 else None
+        current = self.current_state(probs)
+        label = self.labels[current] if current >= 0 else None
         return Decision(self.table @ now, regime=label)
 
 
