@@ -1,4 +1,4 @@
-"""`regime-risk` command line: `regime-risk report --config CONFIG.toml --out REPORT.xlsx`."""
+"""`regime-risk` command line: `report --config CONFIG.toml --out REPORT.xlsx`, and `serve`."""
 
 from __future__ import annotations
 
@@ -32,7 +32,26 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="build the report workbook from a configuration file")
     rep.add_argument("--config", required=True, help="TOML configuration (see templates/)")
     rep.add_argument("--out", required=True, help="output .xlsx path")
+    srv = sub.add_parser("serve", help="serve the Excel functions to Excel via xlwings Server")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    srv.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        import os
+
+        if not os.environ.get("XLWINGS_LICENSE_KEY"):  # xlwings refuses at import without one
+            print(
+                "regime-risk serve: xlwings Server needs a licence key in XLWINGS_LICENSE_KEY.\n"
+                "  Non-commercial use: XLWINGS_LICENSE_KEY=noncommercial. Commercial use needs a\n"
+                "  paid xlwings PRO licence. Windows desktop Excel can use the classic UDFs (BSD).",
+                file=sys.stderr,
+            )
+            return 2
+        # xlwings picks its Office.js decorators at import time: say so before xlfuncs loads
+        os.environ["XLWINGS_ON_SERVER"] = "true"
+        from xlfuncs.serve import serve
+
+        return serve(args.host, args.port)
     try:
         return _report(args)
     except InputError as exc:

@@ -1,0 +1,65 @@
+"""`regime-risk serve`: the Excel functions as Office.js custom functions via xlwings Server.
+
+Licence: xlwings Server and custom functions are xlwings PRO (PolyForm Noncommercial or a paid
+licence); the server refuses to start without XLWINGS_LICENSE_KEY. The classic Windows UDFs need
+no key (BSD).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+import types
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent / "server_project"
+
+
+def install_pyodide_stub() -> None:
+    """xlwings 0.37's Office.js reader tries `from pyodide.ffi import JsNull` once per cell; off
+    Pyodide every try is a failing import that scans sys.path (about 1.1 s for 2,520 × 11
+    cells). A stub module with a JsNull type that nothing is an instance of makes the check
+    free and changes no result. Only outside Pyodide."""
+    if sys.platform == "emscripten" or "pyodide.ffi" in sys.modules:
+        return
+    pyodide = types.ModuleType("pyodide")
+    ffi = types.ModuleType("pyodide.ffi")
+    ffi.JsNull = type("JsNull", (), {})  # type: ignore[attr-defined]
+    pyodide.ffi = ffi  # type: ignore[attr-defined]
+    sys.modules["pyodide"] = pyodide
+    sys.modules["pyodide.ffi"] = ffi
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
+    """Run xlwings Server with this project's functions until interrupted."""
+    if not is_loopback(host) and not os.environ.get("XLWINGS_AUTH_PROVIDERS"):
+        print(
+            f"regime-risk serve: WARNING: listening on {host} without authentication "
+            "(set XLWINGS_AUTH_PROVIDERS); anyone who can reach this port can call the functions.",
+            file=sys.stderr,
+        )
+    import xlfuncs
+
+    if not hasattr(xlfuncs.regime_prob, "__xlfunc__"):
+        print(
+            "regime-risk serve: xlwings was imported before XLWINGS_ON_SERVER=true", file=sys.stderr
+        )
+        return 2
+    os.environ["XLWINGS_PROJECT_DIR"] = str(PROJECT_DIR)
+    os.environ.setdefault("XLWINGS_ENVIRONMENT", "prod")
+    os.environ["XLWINGS_ON_SERVER"] = "true"
+    install_pyodide_stub()
+    import uvicorn
+
+    uvicorn.run("xlwings_server.main:main_app", host=host, port=port, log_level="warning")
+    return 0

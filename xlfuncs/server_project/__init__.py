@@ -1,0 +1,1 @@
+"""xlwings Server project directory: `regime-risk serve` points XLWINGS_PROJECT_DIR here."""

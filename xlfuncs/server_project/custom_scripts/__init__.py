@@ -1,0 +1,1 @@
+"""No scripts: the project offers custom functions only (replaces xlwings Server's examples)."""
