@@ -532,7 +532,7 @@ BACKTEST_ARGS = (
     ("static_weights", "Static weights (row or column summing to 1); blank: the objective's"),
     ("objective", OBJECTIVE_DOC),
     ("cost_bps", "Trading cost in basis points, one way (default 10)"),
-    ("rebalance", "daily, weekly, monthly (default) or quarterly"),
+    ("rebalance", "daily, weekly, monthly (default), quarterly or regime_change"),
     ("delay", "Days between decision and trade (default 1, at least 1)"),
 )
 

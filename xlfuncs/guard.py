@@ -87,6 +87,8 @@ def excel_function(name: str) -> Callable[[F], F]:
                 raise xw.XlwingsError(message)
             return [[message]]
 
+        # Excel shows the docstring as the function's description: one clean line
+        wrapper.__doc__ = " ".join((f.__doc__ or "").split())
         return wrapper  # type: ignore[return-value]
 
     return decorate
