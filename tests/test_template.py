@@ -32,6 +32,12 @@ def test_template_matches_its_builder_and_the_catalogue(tmp_path):
     assert wb.sheetnames == ["Dashboard", "Returns", "Regimes", "xlwings.conf"]
     assert [c.value for c in wb["xlwings.conf"][1]] == ["UDF Modules", "xlfuncs"]
     names = {re.match(r"[^ ]* =([A-Z_]+)\(", f).group(1) for f in _formulas(committed).values()}
-    assert names == {"REGIME_CURRENT", "STATE_STATS", "REGIME_WEIGHTS", "BACKTEST_STATS", "REGIME_PROB"}
+    assert names == {
+        "REGIME_CURRENT",
+        "STATE_STATS",
+        "REGIME_WEIGHTS",
+        "BACKTEST_STATS",
+        "REGIME_PROB",
+    }
     assert {n.lower() for n in names} <= set(xlfuncs.__all__)
     assert wb["Dashboard"]._charts

@@ -58,7 +58,7 @@ def test_classic_metadata_has_every_function_with_argument_docs(classic):
         docs = [a["doc"] for a in info["args"]]
         assert all(docs), name
     opts = {a["name"]: a["options"] for a in classic.regime_prob.__xlfunc__["args"]}
-    assert opts["returns"]["ndim"] == 2 and opts["returns"]["err_to_str"] is True
+    assert opts["returns"]["convert"] == "raw"  # ranges reach the parser untouched (speed)
 
 
 def test_classic_regime_prob_with_datetimes(classic, small):
@@ -359,3 +359,19 @@ def test_officejs_returns_from_prices(officejs):
     assert log[1][1] == pytest.approx(np.log(1.1))
     bad = officejs.call("returns", [["Date", "A"], [45292.0, 100.0], [45293.0, -5.0]])
     assert bad["error"] == "RETURNS: prices: prices must be strictly positive"
+
+
+def test_office_js_error_dicts_and_com_error_codes_are_named(classic, small):
+    """Raw ranges: Office.js sends error cells as dicts, pywin32 as COM integers."""
+    from xlfuncs.convert import returns_frame
+
+    rng_ = excel_range(small.iloc[-300:])
+    rng_[4][1] = {"type": "Error", "basicValue": "#DIV/0!", "errorType": "Div0"}
+    with pytest.raises(Exception, match="row 5, column 'SP500' holds the error #DIV/0!"):
+        returns_frame(rng_)
+    rng_ = excel_range(small.iloc[-300:])
+    rng_[9][3] = -2146826273  # #VALUE! as pywin32 delivers it: must not be read as a number
+    with pytest.raises(Exception, match="holds the error #VALUE!"):
+        returns_frame(rng_)
+    tz = [[None, "A"], *([dt.datetime(2024, 1, d, tzinfo=dt.UTC), 0.01 * d] for d in range(1, 31))]
+    assert returns_frame(tz).index.tz is None  # COM datetimes carry a timezone

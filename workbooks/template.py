@@ -54,8 +54,8 @@ def build_template(out: str | Path) -> Path:
     assert dash is not None
     dash.title = "Dashboard"
     ret = wb.create_sheet("Returns")
-    for i, row in enumerate(rng, start=1):
-        for j, v in enumerate(row, start=1):
+    for i, cells in enumerate(rng, start=1):
+        for j, v in enumerate(cells, start=1):
             c = put_text(ret, i, j, v) if i == 1 else ret.cell(row=i, column=j, value=v)
             if i > 1:
                 c.number_format = "yyyy-mm-dd" if j == 1 else "0.00%"

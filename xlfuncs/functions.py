@@ -62,8 +62,7 @@ def _returns(values: Any) -> Any:
 @xw.func
 @xw.arg(
     "prices",
-    ndim=2,
-    err_to_str=True,
+    "raw",
     doc="Prices: header row of asset names, optional first column of dates",
 )
 @xw.arg("method", doc="simple (default): P_t / P_t-1 - 1; log: ln(P_t / P_t-1)")
@@ -90,7 +89,7 @@ def _date_cells(index: Any) -> list[Any]:
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
 @xw.arg(
@@ -116,7 +115,7 @@ def _fit(returns: Any, n_states: Any, method: Any, seed: Any) -> Any:
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
 @xw.arg("seed", doc=SEED_DOC)
@@ -136,7 +135,7 @@ def regime_state(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
 @xw.arg("seed", doc=SEED_DOC)
@@ -156,7 +155,7 @@ def regime_current(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
 @xw.arg("seed", doc=SEED_DOC)
@@ -180,7 +179,7 @@ def regime_summary(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
 @xw.arg("seed", doc=SEED_DOC)
@@ -245,8 +244,8 @@ ESTIMATOR_DOC = "historical (default), gaussian, student_t, cornish_fisher or ev
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
-@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
+@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
 @xw.arg("confidence", doc=CONF_DOC)
 @xw.arg("state", doc="One state (number 1..K or label, e.g. Crisis); blank: all states")
 @xw.arg("estimator", doc=ESTIMATOR_DOC)
@@ -283,8 +282,8 @@ def state_var(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
-@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
+@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
 @xw.arg("confidence", doc=CONF_DOC)
 @xw.arg("state", doc="One state (number 1..K or label, e.g. Crisis); blank: all states")
 @xw.arg("estimator", doc=ESTIMATOR_DOC)
@@ -321,8 +320,8 @@ def state_cvar(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
-@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
+@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
 @xw.arg("confidence", doc=CONF_DOC)
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
@@ -353,7 +352,7 @@ def state_stats(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
 @xw.arg("state", doc="State number 1..K or label; blank: today's most likely state")
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
@@ -380,8 +379,8 @@ def state_corr(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
-@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
+@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
 @xw.arg("confidence", doc="VaR level (default 0.99, the Basel and UCITS level)")
 @xw.arg("window", doc="Rolling window of the historical VaR in days (default 250)")
 @xw.arg("estimator", doc="historical (default)")
@@ -426,7 +425,7 @@ def var_backtest(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
 @xw.arg("objective", doc=f"Allocation rule: {', '.join(OBJECTIVES)} (default min_variance)")
 @xw.arg("n_states", doc=N_STATES_DOC)
 @xw.arg("method", doc=METHOD_DOC)
@@ -454,10 +453,10 @@ def regime_weights(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
 @xw.arg("measure", doc=f"One of {', '.join(RISK_MEASURES)}")
 @xw.arg("confidence", doc=CONF_DOC + " (var, cvar, es, cdar)")
-@xw.arg("weights", ndim=2, err_to_str=True, doc="Portfolio weights; blank: one figure per asset")
+@xw.arg("weights", "raw", doc="Portfolio weights; blank: one figure per asset")
 @excel_function("RISK_MEASURE")
 def risk_measure(
     returns: Any, measure: Any = None, confidence: Any = None, weights: Any = None
@@ -483,7 +482,7 @@ OBJECTIVE_DOC = f"Allocation rule: {', '.join(OBJECTIVES)} (default min_variance
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
 @xw.arg("objective", doc=OBJECTIVE_DOC)
 @xw.arg("max_weight", doc="Largest weight per asset, e.g. 0.4 (default 1)")
 @excel_function("STATIC_WEIGHTS")
@@ -538,8 +537,8 @@ BACKTEST_ARGS = (
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
-@xw.arg("static_weights", ndim=2, err_to_str=True, doc=BACKTEST_ARGS[0][1])
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
+@xw.arg("static_weights", "raw", doc=BACKTEST_ARGS[0][1])
 @xw.arg("objective", doc=OBJECTIVE_DOC)
 @xw.arg("cost_bps", doc=BACKTEST_ARGS[2][1])
 @xw.arg("rebalance", doc=BACKTEST_ARGS[3][1])
@@ -580,8 +579,8 @@ def backtest(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
-@xw.arg("static_weights", ndim=2, err_to_str=True, doc=BACKTEST_ARGS[0][1])
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
+@xw.arg("static_weights", "raw", doc=BACKTEST_ARGS[0][1])
 @xw.arg("objective", doc=OBJECTIVE_DOC)
 @xw.arg("cost_bps", doc=BACKTEST_ARGS[2][1])
 @xw.arg("rebalance", doc=BACKTEST_ARGS[3][1])
@@ -611,12 +610,11 @@ def backtest_stats(
 
 
 @xw.func
-@xw.arg("returns", ndim=2, err_to_str=True, doc=RETURNS_DOC)
-@xw.arg("weights", ndim=2, err_to_str=True, doc=WEIGHTS_DOC)
+@xw.arg("returns", "raw", doc=RETURNS_DOC)
+@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
 @xw.arg(
     "scenarios",
-    ndim=2,
-    err_to_str=True,
+    "raw",
     doc="Blank: historical crises the dates cover. Or a table: scenario name, one shock per asset",
 )
 @excel_function("STRESS_TEST")
