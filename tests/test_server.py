@@ -186,3 +186,35 @@ def test_shared_fit_three_functions_fit_once(multi_returns):
         xlfuncs.state_cvar(rng_, None, 0.99)
     assert FIT_CACHE.stats.misses == before + 1
     assert np.isfinite(xlfuncs.state_cvar(rng_, None, 0.99, "Calm"))
+
+
+def test_fastapi_testclient_in_process_app():
+    """The same app in-process (TestClient), in a fresh interpreter so xlwings loads in server
+    mode: good call 200, bad input 400, unknown function not 500-retried as 200."""
+    code = (
+        "import os, json\n"
+        "os.environ['XLWINGS_ON_SERVER'] = 'true'\n"
+        "from xlfuncs.serve import PROJECT_DIR, install_pyodide_stub\n"
+        "install_pyodide_stub()\n"
+        "os.environ['XLWINGS_PROJECT_DIR'] = str(PROJECT_DIR)\n"
+        "from fastapi.testclient import TestClient\n"
+        "from xlwings_server.main import app\n"
+        "c = TestClient(app, raise_server_exceptions=False)\n"
+        f"base = {PAYLOAD!r}\n"
+        "rng = [['Date', 'A'], [45292.0, 100.0], [45293.0, 101.0], [45294.0, 99.0]]\n"
+        "url = '/xlwings/custom-functions-call'\n"
+        "ok = c.post(url, json={**base, 'func_name': 'returns', 'args': [rng]})\n"
+        "bad = c.post(url, json={**base, 'func_name': 'returns', 'args': [rng, [['cubic']]]})\n"
+        "meta = c.get('/xlwings/custom-functions-meta').json()\n"
+        "print(json.dumps([ok.status_code, bad.status_code, bad.text, len(meta['functions'])]))\n"
+    )
+    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    ok, bad, text, n = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (ok, bad) == (200, 400)
+    assert text == "RETURNS: method: must be one of simple, log (got 'cubic')"
+    import xlfuncs
+
+    assert n == len(xlfuncs.__all__)

@@ -76,10 +76,15 @@ def is_blank(v: Any) -> bool:
 def as_2d(values: Any) -> list[list[Any]]:
     """Scalars and 1-D lists become 2-D so one code path handles every range shape."""
     if isinstance(values, list | tuple):
-        if values and all(isinstance(r, list | tuple) for r in values):
-            return [[_unwrap(v) for v in r] for r in values]
-        return [[_unwrap(v) for v in values]]
-    return [[_unwrap(values)]]
+        rows = (
+            [list(r) for r in values]
+            if values and all(isinstance(r, list | tuple) for r in values)
+            else [list(values)]
+        )
+    else:
+        rows = [[values]]
+    # data-type cells are rare: unwrap only the rows that hold a dict
+    return [[_unwrap(v) for v in r] if any(type(v) is dict for v in r) else r for r in rows]
 
 
 def _unwrap(v: Any) -> Any:
