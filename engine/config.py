@@ -55,6 +55,23 @@ class RegimeConfig:
 class RiskConfig:
     confidence: float = 0.95
     periods_per_year: int = 252
+    var_confidence: float = 0.99  # the VaR backtest's level (Basel and UCITS use 99%)
+    var_window: int = 250  # days of history behind each 1-day historical VaR forecast
+
+
+@dataclass(frozen=True)
+class RegulatoryConfig:
+    """Basel 1996 traffic light and UCITS absolute-VaR parameters (CESR/10-788)."""
+
+    basel_window: int = 250
+    basel_confidence: float = 0.99
+    basel_green_limit: float = 0.95  # green while P(X <= x) < 95%
+    basel_red_limit: float = 0.9999  # red once P(X <= x) >= 99.99%
+    ucits_limit: float = 0.20  # absolute VaR limit, fraction of NAV (99%, 20 days)
+    ucits_horizon: int = 20
+    ucits_confidence: float = 0.99
+    ucits_max_overshootings: int = 4  # more than 4 in 250 days at 99% must be reported
+    cc_degrees_of_freedom: int = 2  # conditional coverage LR ~ chi-squared(2)
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,7 @@ class RunConfig:
     risk: RiskConfig = field(default_factory=RiskConfig)
     allocation: AllocationConfig = field(default_factory=AllocationConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    regulatory: RegulatoryConfig = field(default_factory=RegulatoryConfig)
     source_text: str = ""  # the TOML as read, for the lineage record
 
 
@@ -87,6 +105,7 @@ _SECTIONS: dict[str, type] = {
     "risk": RiskConfig,
     "allocation": AllocationConfig,
     "report": ReportConfig,
+    "regulatory": RegulatoryConfig,
 }
 
 
@@ -155,6 +174,12 @@ def validate(cfg: RunConfig) -> None:
         )
     if w and abs(sum(w) - 1.0) > 1e-9:
         raise InputError("portfolio.weights", f"must sum to 1 (they sum to {sum(w):.6g})")
+    if not 0.5 < cfg.risk.var_confidence < 1.0:
+        raise InputError(
+            "risk.var_confidence", f"must be in (0.5, 1) (got {cfg.risk.var_confidence})"
+        )
+    if not cfg.risk.var_window >= 20:
+        raise InputError("risk.var_window", f"must be at least 20 days (got {cfg.risk.var_window})")
     if not 0.5 < cfg.risk.confidence < 1.0:
         raise InputError("risk.confidence", f"must be in (0.5, 1) (got {cfg.risk.confidence})")
     if cfg.risk.periods_per_year <= 0:

@@ -18,6 +18,7 @@ from engine.data.sample import load_sample_prices, sample_sha256
 from engine.errors import InputError
 from engine.regimes import RegimeResult, fit_regimes
 from engine.risk import state_risk_table
+from engine.validation.var_backtest import VarBacktest, backtest_var
 
 
 @dataclass
@@ -32,6 +33,9 @@ class AnalysisResult:
     state_risk: pd.DataFrame  # labels × STATE_RISK_COLUMNS (portfolio)
     state_weights: pd.DataFrame  # assets × (labels + Now)
     data_sha256: str
+    var_backtest: VarBacktest  # rolling historical VaR of the portfolio at risk.var_confidence
+    var_forecast: np.ndarray  # (n_returns,) VaR forecast for each date (NaN before the first)
+    var_hits: np.ndarray  # (n_returns,) 1 = exception, NaN before the first forecast
 
 
 def load_prices(cfg: RunConfig) -> tuple[pd.DataFrame, str]:
@@ -90,6 +94,9 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         ac.objective,
         ac.max_weight,
     )
+    bt, var_forecast, hits = backtest_var(
+        portfolio.to_numpy(), cfg.risk.var_confidence, cfg.risk.var_window
+    )
     return AnalysisResult(
         config=cfg,
         prices=prices,
@@ -101,4 +108,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         state_risk=risk,
         state_weights=sw,
         data_sha256=sha,
+        var_backtest=bt,
+        var_forecast=var_forecast,
+        var_hits=hits,
     )

@@ -186,3 +186,45 @@ def test_feature_pipeline_and_penalty_come_from_configuration():
     with pytest.raises(InputError) as err:
         parse_config('[regimes]\nfeatures = [{name = "astrology"}]\n')
     assert err.value.argument == "features[0].name"
+
+
+def test_functions_after_excel_2007_carry_the_xlfn_prefix(report):
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+    from openpyxl.utils import FORMULAE
+
+    seen = set()
+    for sheet, cells in read_formulas(report).items():
+        for ref, f in cells.items():
+            for t in Tokenizer(f).items:
+                if t.type == Token.FUNC and t.subtype == Token.OPEN:
+                    name = t.value[:-1]
+                    seen.add(name)
+                    assert name in FORMULAE or name.startswith("_xlfn."), f"{sheet}!{ref}: {name}"
+    assert {"_xlfn.CHISQ.DIST.RT", "_xlfn.BINOM.DIST", "_xlfn.NORM.S.INV", "SUMPRODUCT"} <= seen
+
+
+def test_one_consistent_formula_down_each_time_series_column(report):
+    from openpyxl.formula.translate import Translator
+    from openpyxl.utils.cell import coordinate_from_string
+
+    checked = 0
+    for sheet in ("Data", "Regimes", "VaRBacktest"):
+        cells = read_formulas(report)[sheet]
+        by_col: dict[str, list[tuple[int, str]]] = {}
+        for ref, f in cells.items():
+            c, r = coordinate_from_string(ref)
+            by_col.setdefault(c, []).append((r, f))
+        for c, items in by_col.items():
+            items.sort()
+            if len(items) < 100 or items[1][0] != items[0][0] + 1:
+                continue  # a summary block, not a time series
+            (r0, f0) = items[0]
+            for r, f in items[1:]:
+                if r != r0 + 1:
+                    break  # end of the contiguous series
+                assert (
+                    Translator(f0, origin=f"{c}{items[0][0]}").translate_formula(f"{c}{r}") == f
+                ), f"{sheet}!{c}{r}"
+                r0 = r
+                checked += 1
+    assert checked > 50_000

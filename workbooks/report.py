@@ -28,7 +28,16 @@ from engine.cache import content_key
 from engine.pipeline import AnalysisResult
 from workbooks.io import put_text, save_atomic
 
-SHEETS = ("About", "Assumptions", "Data", "Regimes", "StateRisk", "Lineage")
+SHEETS = (
+    "About",
+    "Assumptions",
+    "Data",
+    "Regimes",
+    "StateRisk",
+    "VaRBacktest",
+    "Checks",
+    "Lineage",
+)
 INPUT_FONT = Font(color="0000FF")
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 ENGINE_FONT = Font(color="7F7F7F", italic=True)
@@ -175,6 +184,83 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> None:
             "fraction",
             "config allocation.max_weight",
             f"largest weight per asset in the regime allocation; {rerun}",
+        ),
+        (
+            "VaRConfidence",
+            cfg.risk.var_confidence,
+            "fraction",
+            "config risk.var_confidence",
+            f"level of the backtested 1-day VaR; {live}",
+        ),
+        (
+            "VaRWindow",
+            cfg.risk.var_window,
+            "days",
+            "config risk.var_window",
+            f"history behind each VaR forecast; {rerun} (it sets the formula ranges)",
+        ),
+        (
+            "BaselWindow",
+            cfg.regulatory.basel_window,
+            "days",
+            "BCBS (1996)",
+            f"days the traffic light counts; {rerun} (it sets the formula range)",
+        ),
+        (
+            "BaselConfidence",
+            cfg.regulatory.basel_confidence,
+            "fraction",
+            "BCBS (1996)",
+            f"VaR level of the traffic light; {live}",
+        ),
+        (
+            "BaselGreenLimit",
+            cfg.regulatory.basel_green_limit,
+            "probability",
+            "BCBS (1996) Table 2",
+            f"green while P(X <= exceptions) is below it; {live}",
+        ),
+        (
+            "BaselRedLimit",
+            cfg.regulatory.basel_red_limit,
+            "probability",
+            "BCBS (1996) Table 2",
+            f"red from this P(X <= exceptions) on; {live}",
+        ),
+        (
+            "UCITSLimit",
+            cfg.regulatory.ucits_limit,
+            "fraction of NAV",
+            "CESR/10-788 Box 15",
+            f"absolute VaR limit (99%, 20 days); {live}",
+        ),
+        (
+            "UCITSHorizon",
+            cfg.regulatory.ucits_horizon,
+            "days",
+            "CESR/10-788 Box 15",
+            f"holding period of the limit; {live}",
+        ),
+        (
+            "UCITSConfidence",
+            cfg.regulatory.ucits_confidence,
+            "fraction",
+            "CESR/10-788 Box 15",
+            f"confidence of the limit; {live}",
+        ),
+        (
+            "UCITSMaxOvershootings",
+            cfg.regulatory.ucits_max_overshootings,
+            "count",
+            "CESR/10-788 Box 18",
+            f"more than this many in 250 days must be reported; {live}",
+        ),
+        (
+            "CCDegreesOfFreedom",
+            cfg.regulatory.cc_degrees_of_freedom,
+            "count",
+            "Christoffersen (1998)",
+            "degrees of freedom of the conditional coverage LR",
         ),
     ]
     for i, (name, value, unit, source, desc) in enumerate(rows, start=3):
@@ -334,7 +420,7 @@ STATE_RISK_HEADERS = [
 STATE_RISK_FIRST_ROW = 4
 
 
-def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[str]:
+def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple[str, str]]:
     """Per-state portfolio risk as formulas with engine values beside; returns check cells."""
     ws = wb.create_sheet("StateRisk")
     ws["A1"] = "Portfolio risk by regime state (losses are positive numbers)"
@@ -352,7 +438,7 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[str
     engine_cols = {3, 7, 10, 14, 18, 20}
     sr = res.state_risk
     port, states = lay.port_range(), lay.state_range()
-    checks: list[str] = []
+    checks: list[tuple[str, str]] = []
     for s, label in enumerate(res.regimes.labels):
         r = STATE_RISK_FIRST_ROW + s
         h = lay.helper_range(s)
@@ -388,7 +474,16 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[str
                 cell.font = ENGINE_FONT
             if c in (5, 6, 7, 9, 10, 13, 14, 16, 17, 18, 20):
                 cell.number_format = PCT
-        checks += [f"StateRisk!{col_letter(c)}{r}" for c in (4, 8, 11, 15, 19)]
+        checks += [
+            (f"StateRisk {label}: {what}", f"StateRisk!{col_letter(c)}{r}")
+            for what, c in (
+                ("observations", 4),
+                ("mean", 8),
+                ("volatility", 11),
+                ("VaR", 15),
+                ("CVaR", 19),
+            )
+        ]
     for c in range(1, len(STATE_RISK_HEADERS) + 1):
         ws.column_dimensions[col_letter(c)].width = 14
     ws.row_dimensions[3].height = 45
@@ -405,6 +500,174 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[str
     chart.y_axis.delete = False
     ws.add_chart(chart, f"B{last + 3}")
     return checks
+
+
+def _check(a: str, b: str) -> str:
+    """|formula - engine| within the relative tolerance (numbers), or equal (text, booleans)."""
+    return f"=ABS({a}-{b})<=Tolerance*MAX(1,ABS({b}))"
+
+
+def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple[str, str]]:
+    """Rolling historical VaR of the portfolio, its exceptions and the coverage tests, as
+    formulas over the Data sheet; the engine's figures and a check beside each."""
+    from engine.risk import value_at_risk
+    from engine.validation.var_backtest import ucits_utilisation
+
+    ws = wb.create_sheet("VaRBacktest")
+    cfg = res.config
+    W = cfg.risk.var_window
+    BW = cfg.regulatory.basel_window
+    port = col_letter(lay.port_col)
+    _header(
+        ws,
+        1,
+        [
+            "Date",
+            "Portfolio return",
+            "VaR forecast",
+            "Exception",
+            "VaR forecast (engine)",
+            "Exception (engine)",
+        ],
+    )
+    s, e = lay.data_first + W, lay.data_last  # first forecast row, last row (rows as on Data)
+    for r in range(lay.data_first, e + 1):
+        ws.cell(row=r, column=1, value=f"=Data!A{r}").number_format = DATE
+        ws.cell(row=r, column=2, value=f"=Data!{port}{r}").number_format = PCT4
+        if r >= s:
+            win = f"B{r - W}:B{r - 1}"
+            ws.cell(
+                row=r, column=3, value=f"=-SMALL({win},FLOOR((1-VaRConfidence)*COUNT({win}),1)+1)"
+            ).number_format = PCT4
+            ws.cell(row=r, column=4, value=f"=IF(-B{r}>C{r},1,0)")
+            i = r - lay.data_first
+            ws.cell(row=r, column=5, value=float(res.var_forecast[i])).font = ENGINE_FONT
+            ws.cell(row=r, column=6, value=int(res.var_hits[i])).font = ENGINE_FONT
+    bt = res.var_backtest
+    D = f"D{s}:D{e}"
+    cur_win = f"B{e - W + 1}:B{e}"
+    current_var = float(value_at_risk(res.portfolio.to_numpy()[-W:], cfg.risk.var_confidence))
+    rc = cfg.regulatory
+    util = ucits_utilisation(
+        current_var, cfg.risk.var_confidence, rc.ucits_horizon, rc.ucits_confidence, rc.ucits_limit
+    )
+    # (label, formula, engine value or None for an intermediate step)
+    rows: list[tuple[str, str, object]] = [
+        ("Observations n", f"=COUNT({D})", bt.observations),
+        ("Exceptions x", f"=SUM({D})", bt.exceptions),
+        ("Tail probability p", "=1-VaRConfidence", None),
+        ("Expected exceptions", "=I2*I4", bt.expected),
+        ("Kupiec log-lik. (null)", "=(I2-I3)*LN(1-I4)+I3*LN(I4)", None),
+        (
+            "Kupiec log-lik. (observed)",
+            "=IF(I3=0,0,I3*LN(I3/I2))+IF(I3=I2,0,(I2-I3)*LN(1-I3/I2))",
+            None,
+        ),
+        ("Kupiec LR", "=(I7-I6)+(I7-I6)", bt.kupiec_lr),
+        ("Kupiec p-value", "=_xlfn.CHISQ.DIST.RT(I8,1)", bt.kupiec_p),
+        ("n00", f"=SUMPRODUCT((D{s}:D{e - 1}=0)*(D{s + 1}:D{e}=0))", None),
+        ("n01", f"=SUMPRODUCT((D{s}:D{e - 1}=0)*(D{s + 1}:D{e}=1))", None),
+        ("n10", f"=SUMPRODUCT((D{s}:D{e - 1}=1)*(D{s + 1}:D{e}=0))", None),
+        ("n11", f"=SUMPRODUCT((D{s}:D{e - 1}=1)*(D{s + 1}:D{e}=1))", None),
+        ("pi01", "=IF(I10+I11=0,0,I11/(I10+I11))", None),
+        ("pi11", "=IF(I12+I13=0,0,I13/(I12+I13))", None),
+        ("pi", "=(I11+I13)/(I10+I11+I12+I13)", None),
+        (
+            "Independence log-lik. (null)",
+            "=IF(I10+I12=0,0,(I10+I12)*LN(1-I16))+IF(I11+I13=0,0,(I11+I13)*LN(I16))",
+            None,
+        ),
+        (
+            "Independence log-lik. (Markov)",
+            "=IF(I10=0,0,I10*LN(1-I14))+IF(I11=0,0,I11*LN(I14))+IF(I12=0,0,I12*LN(1-I15))+IF(I13=0,0,I13*LN(I15))",
+            None,
+        ),
+        ("Christoffersen LR", "=(I18-I17)+(I18-I17)", bt.christoffersen_lr),
+        ("Christoffersen p-value", "=_xlfn.CHISQ.DIST.RT(I19,1)", bt.christoffersen_p),
+        ("Conditional coverage LR", "=I8+I19", bt.conditional_coverage_lr),
+        (
+            "Conditional coverage p-value",
+            "=_xlfn.CHISQ.DIST.RT(I21,CCDegreesOfFreedom)",
+            bt.conditional_coverage_p,
+        ),
+        ("Exceptions, last Basel window", f"=SUM(D{e - BW + 1}:D{e})", bt.basel_exceptions_250),
+        (
+            "Basel cumulative probability",
+            "=_xlfn.BINOM.DIST(I23,BaselWindow,1-BaselConfidence,TRUE)",
+            None,
+        ),
+        (
+            "Basel zone",
+            '=IF(I24<BaselGreenLimit,"green",IF(I24<BaselRedLimit,"yellow","red"))',
+            bt.basel_zone,
+        ),
+        ("UCITS overshootings (flag if more)", "=I23", bt.ucits_overshootings_250),
+        ("UCITS flag", "=I26>UCITSMaxOvershootings", bt.ucits_flag),
+        (
+            "Current 1-day VaR",
+            f"=-SMALL({cur_win},FLOOR((1-VaRConfidence)*COUNT({cur_win}),1)+1)",
+            current_var,
+        ),
+        (
+            "UCITS utilisation of the limit",
+            "=I28*SQRT(UCITSHorizon)*_xlfn.NORM.S.INV(UCITSConfidence)/_xlfn.NORM.S.INV(VaRConfidence)/UCITSLimit",
+            util,
+        ),
+        ("Acerbi-Szekely Z2 (engine only)", "", bt.z2),
+    ]
+    _header(ws, 1, ["Backtest figure", "Formula", "Engine", "Check"], start_col=8)
+    checks: list[tuple[str, str]] = []
+    for k, (label, formula, engine_value) in enumerate(rows, start=2):
+        put_text(ws, k, 8, label)
+        if formula:
+            ws.cell(row=k, column=9, value=formula)
+        if engine_value is not None:
+            v = engine_value.item() if hasattr(engine_value, "item") else engine_value
+            cell = ws.cell(row=k, column=10, value=v)
+            cell.font = ENGINE_FONT
+            if isinstance(v, str):
+                cell.data_type = "s"
+            if formula:
+                chk = f"=I{k}=J{k}" if isinstance(v, str | bool) else _check(f"I{k}", f"J{k}")
+                ws.cell(row=k, column=11, value=chk)
+                checks.append((f"VaRBacktest: {label}", f"VaRBacktest!K{k}"))
+    k = len(rows) + 3
+    put_text(ws, k, 8, "VaR series: formula vs engine")
+    ws.cell(
+        row=k,
+        column=11,
+        value=f"=SUMPRODUCT(ABS(C{s}:C{e}-E{s}:E{e}))<=Tolerance*SUMPRODUCT(ABS(E{s}:E{e}))",
+    )
+    put_text(ws, k + 1, 8, "Exception series: formula vs engine")
+    ws.cell(row=k + 1, column=11, value=f"=SUMPRODUCT(ABS(D{s}:D{e}-F{s}:F{e}))=0")
+    checks += [
+        ("VaRBacktest: VaR series", f"VaRBacktest!K{k}"),
+        ("VaRBacktest: exception series", f"VaRBacktest!K{k + 1}"),
+    ]
+    ws.freeze_panes = "B2"
+    for c, w in zip("ABCDEFGHIJK", (12, 12, 12, 10, 14, 12, 2, 34, 16, 16, 8), strict=True):
+        ws.column_dimensions[c].width = w
+    return checks
+
+
+def build_checks(wb: Workbook, checks: list[tuple[str, str]]) -> str:
+    """One row per reconciliation check (a live link to it), and the master check; returns
+    the master check's reference."""
+    ws = wb.create_sheet("Checks")
+    ws["A1"] = "Reconciliation: every formula result against the engine's own value"
+    ws["A1"].font = TITLE_FONT
+    _header(ws, 2, ["Check", "Where", "Passes"])
+    for i, (label, ref) in enumerate(checks, start=3):
+        put_text(ws, i, 1, label)
+        put_text(ws, i, 2, ref)
+        ws.cell(row=i, column=3, value=f"={ref}")
+    last = 2 + len(checks)
+    master = last + 2
+    put_text(ws, master, 1, "Master check (all pass)").font = HEADER_FONT
+    ws.cell(row=master, column=3, value=f"=AND(C3:C{last})")
+    ws.column_dimensions["A"].width = 48
+    ws.column_dimensions["B"].width = 20
+    return f"Checks!C{master}"
 
 
 def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> None:
@@ -478,7 +741,7 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
 
 
 def build_about(
-    ws: Worksheet, res: AnalysisResult, lay: Layout, checks: list[str], run_time: dt.datetime
+    ws: Worksheet, res: AnalysisResult, lay: Layout, master: str, run_time: dt.datetime
 ) -> None:
     cfg = res.config
     ws["A1"] = cfg.report.title
@@ -500,7 +763,7 @@ def build_about(
         ("Run time (UTC)", run_time.strftime("%Y-%m-%d %H:%M:%S")),
         ("First return date", f"=MIN(Data!$A${lay.data_first}:$A${lay.data_last})"),
         ("Last return date", f"=MAX(Data!$A${lay.data_first}:$A${lay.data_last})"),
-        ("Master check", f"=AND({','.join(checks)})"),
+        ("Master check", f"={master}"),
         (
             "Conventions",
             "Simple returns; VaR/CVaR/drawdown are positive losses; volatility ddof=1, "
@@ -537,8 +800,10 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     build_data(wb, res, lay)
     build_regimes(wb, res, lay)
     checks = build_state_risk(wb, res, lay)
+    checks += build_var_backtest(wb, res, lay)
+    master = build_checks(wb, checks)
     build_lineage(wb, res, run_time)
-    build_about(about, res, lay, checks, run_time)
+    build_about(about, res, lay, master, run_time)
     wb.properties.title = res.config.report.title
     wb.properties.creator = f"regime-risk {engine.__version__}"
     wb.properties.keywords = "regimes; VaR; CVaR; audit"

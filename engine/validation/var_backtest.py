@@ -143,3 +143,16 @@ def backtest_var(
     hit_series = np.full(r.size, np.nan)
     hit_series[live] = hits
     return summary, var, hit_series
+
+
+def ucits_utilisation(
+    var_1d: float,
+    var_confidence: float,
+    horizon: int = 20,
+    confidence: float = 0.99,
+    limit: float = 0.20,
+) -> float:
+    """Share of the UCITS absolute-VaR limit used: the 1-day VaR at `var_confidence` rescaled to
+    the limit's horizon (√t) and confidence (normal quantiles), over the limit (CESR/10-788)."""
+    z = stats.norm.ppf(confidence) / stats.norm.ppf(var_confidence)
+    return float(var_1d * np.sqrt(horizon) * z / limit)
