@@ -81,6 +81,17 @@ class AllocationConfig:
 
 
 @dataclass(frozen=True)
+class BacktestConfig:
+    """Static (the portfolio weights, rebalanced) versus regime-aware (the allocation objective
+    per regime), same schedule, delay and costs."""
+
+    cost_bps: float = 10.0
+    rebalance: str = "monthly"
+    delay: int = 1
+    window: int = 756
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     title: str = "Regime-aware portfolio risk report"
     tolerance: float = 1e-9
@@ -95,6 +106,7 @@ class RunConfig:
     allocation: AllocationConfig = field(default_factory=AllocationConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     regulatory: RegulatoryConfig = field(default_factory=RegulatoryConfig)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
     source_text: str = ""  # the TOML as read, for the lineage record
 
 
@@ -106,6 +118,7 @@ _SECTIONS: dict[str, type] = {
     "allocation": AllocationConfig,
     "report": ReportConfig,
     "regulatory": RegulatoryConfig,
+    "backtest": BacktestConfig,
 }
 
 
@@ -177,6 +190,15 @@ def validate(cfg: RunConfig) -> None:
     if not 0.5 < cfg.risk.var_confidence < 1.0:
         raise InputError(
             "risk.var_confidence", f"must be in (0.5, 1) (got {cfg.risk.var_confidence})"
+        )
+    b = cfg.backtest
+    if b.delay < 1:
+        raise InputError("backtest.delay", f"must be at least 1 day (got {b.delay})")
+    if not 0 <= b.cost_bps <= 1000:
+        raise InputError("backtest.cost_bps", f"must be between 0 and 1000 (got {b.cost_bps})")
+    if b.rebalance not in ("daily", "weekly", "monthly", "quarterly", "regime_change"):
+        raise InputError(
+            "backtest.rebalance", "must be daily, weekly, monthly, quarterly or regime_change"
         )
     if not cfg.risk.var_window >= 20:
         raise InputError("risk.var_window", f"must be at least 20 days (got {cfg.risk.var_window})")

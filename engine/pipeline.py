@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from engine.allocation import regime_weight_table
+from engine.backtest.compare import Comparison, compare_static_dynamic
 from engine.config import RunConfig
 from engine.data import AlignmentReport, MissingPolicy, align_prices, load_table, prices_to_returns
 from engine.data.sample import load_sample_prices, sample_sha256
@@ -36,6 +37,7 @@ class AnalysisResult:
     var_backtest: VarBacktest  # rolling historical VaR of the portfolio at risk.var_confidence
     var_forecast: np.ndarray  # (n_returns,) VaR forecast for each date (NaN before the first)
     var_hits: np.ndarray  # (n_returns,) 1 = exception, NaN before the first forecast
+    comparison: Comparison  # static (portfolio weights) versus regime-aware backtest
 
 
 def load_prices(cfg: RunConfig) -> tuple[pd.DataFrame, str]:
@@ -97,6 +99,20 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
     bt, var_forecast, hits = backtest_var(
         portfolio.to_numpy(), cfg.risk.var_confidence, cfg.risk.var_window
     )
+    b = cfg.backtest
+    comparison = compare_static_dynamic(
+        returns,
+        static_weights=w,
+        objective=ac.objective,
+        cost_bps=b.cost_bps,
+        rebalance=b.rebalance,
+        delay=b.delay,
+        n_states=rc.n_states,
+        method=rc.method,
+        seed=rc.seed,
+        window=min(b.window, len(returns) // 3),
+        max_weight=ac.max_weight,
+    )
     return AnalysisResult(
         config=cfg,
         prices=prices,
@@ -111,4 +127,5 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         var_backtest=bt,
         var_forecast=var_forecast,
         var_hits=hits,
+        comparison=comparison,
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from openpyxl import Workbook
-from openpyxl.chart import AreaChart, BarChart, Reference
+from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter as col_letter
 from openpyxl.workbook.defined_name import DefinedName
@@ -35,6 +35,7 @@ SHEETS = (
     "Regimes",
     "StateRisk",
     "VaRBacktest",
+    "Backtest",
     "Checks",
     "Lineage",
 )
@@ -262,6 +263,14 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> None:
             "Christoffersen (1998)",
             "degrees of freedom of the conditional coverage LR",
         ),
+        (
+            "CostBps",
+            cfg.backtest.cost_bps,
+            "basis points, one way",
+            "config backtest.cost_bps",
+            f"trading cost on |change in weights| of NAV; {live} (the trades are engine output)",
+        ),
+        ("BasisPoint", 0.0001, "fraction", "definition", "one basis point"),
     ]
     for i, (name, value, unit, source, desc) in enumerate(rows, start=3):
         put_text(ws, i, 1, name)
@@ -650,6 +659,164 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[t
     return checks
 
 
+def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple[str, str]]:
+    """Static and regime-aware NAV, peak, drawdown, returns and costs as formulas over the Data
+    returns and the engine's held weights and turnover (values); metrics with engine values."""
+    from engine.backtest.metrics import live_slice
+
+    ws = wb.create_sheet("Backtest")
+    comp = res.comparison
+    m = lay.n_assets
+    assets = list(res.returns.columns)
+    first, last = lay.data_first, lay.data_last
+    put_text(ws, 1, 1, "Date")
+    put_text(ws, 1, 2, "Cash return")
+    blocks = {"Static": comp.static, "Dynamic": comp.dynamic}
+    rc0, rc1 = col_letter(lay.return_col(0)), col_letter(lay.return_col(m - 1))
+    cols: dict[str, dict[str, str]] = {}
+    c = 3
+    for name in blocks:
+        heads = [
+            *(f"{name} weight {a}" for a in assets),
+            f"{name} turnover",
+            f"{name} NAV",
+            f"{name} peak",
+            f"{name} drawdown",
+            f"{name} return",
+            f"{name} cost",
+            f"{name} NAV (engine)",
+        ]
+        for pos, h in enumerate(heads):
+            put_text(ws, 1, c + pos, h).font = HEADER_FONT
+        cols[name] = {
+            "w0": col_letter(c),
+            "w1": col_letter(c + m - 1),
+            "turn": col_letter(c + m),
+            "nav": col_letter(c + m + 1),
+            "peak": col_letter(c + m + 2),
+            "dd": col_letter(c + m + 3),
+            "ret": col_letter(c + m + 4),
+            "cost": col_letter(c + m + 5),
+            "eng": col_letter(c + m + 6),
+            "c0": str(c),
+        }
+        c += len(heads) + 1
+    ws.cell(row=2, column=1, value="=Data!A2").number_format = DATE
+    for name in blocks:
+        ws[f"{cols[name]['nav']}2"] = 1
+        ws[f"{cols[name]['peak']}2"] = 1
+    for r in range(first, last + 1):
+        i = r - first
+        ws.cell(row=r, column=1, value=f"=Data!A{r}").number_format = DATE
+        ws.cell(row=r, column=2, value=0.0)  # the report's backtest holds no cash rate
+        for name, bt in blocks.items():
+            k = cols[name]
+            held = bt.weights.iloc[i - 1].to_numpy() if i > 0 else np.zeros(m)
+            for j in range(m):
+                ws.cell(row=r, column=int(k["c0"]) + j, value=float(held[j])).font = ENGINE_FONT
+            ws[f"{k['turn']}{r}"] = float(bt.turnover.iloc[i])
+            ws[f"{k['turn']}{r}"].font = ENGINE_FONT
+            w = f"{k['w0']}{r}:{k['w1']}{r}"
+            ws[f"{k['nav']}{r}"] = (
+                f"={k['nav']}{r - 1}*(1+SUMPRODUCT({w},Data!{rc0}{r}:{rc1}{r})+(1-SUM({w}))*B{r})"
+                f"*(1-{k['turn']}{r}*CostBps*BasisPoint)"
+            )
+            ws[f"{k['peak']}{r}"] = f"=MAX({k['peak']}{r - 1},{k['nav']}{r})"
+            ws[f"{k['dd']}{r}"] = f"={k['nav']}{r}/{k['peak']}{r}-1"
+            ws[f"{k['dd']}{r}"].number_format = PCT
+            ws[f"{k['ret']}{r}"] = f"={k['nav']}{r}/{k['nav']}{r - 1}-1"
+            ws[f"{k['cost']}{r}"] = (
+                f"={k['nav']}{r}/(1-{k['turn']}{r}*CostBps*BasisPoint)*{k['turn']}{r}*CostBps*BasisPoint"
+            )
+            ws[f"{k['eng']}{r}"] = float(bt.nav.iloc[i])
+            ws[f"{k['eng']}{r}"].font = ENGINE_FONT
+    start = max(live_slice(b).start or 0 for b in blocks.values())
+    L = first + start
+    base = c + 1
+    _header(
+        ws,
+        1,
+        [
+            "Metric (common live period)",
+            "Static",
+            "Static (engine)",
+            "Check",
+            "Dynamic",
+            "Dynamic (engine)",
+            "Check",
+        ],
+        start_col=base,
+    )
+    years = "(COUNT({ret}{L}:{ret}{last})/PeriodsPerYear)"
+    metrics = [
+        ("CAGR", "=({nav}{last}/{nav}{Lm1})^(1/" + years + ")-1"),
+        ("Volatility", "=STDEV({ret}{L}:{ret}{last})*SQRT(PeriodsPerYear)"),
+        (
+            "Sharpe",
+            "=(AVERAGE({ret}{L}:{ret}{last})-AVERAGE(B{L}:B{last}))"
+            "/STDEV({ret}{L}:{ret}{last})*SQRT(PeriodsPerYear)",
+        ),
+        ("Max drawdown", "=-MIN({dd}{L}:{dd}{last})"),
+        ("Turnover /yr", "=SUM({turn}{L}:{turn}{last})/" + years),
+        ("Costs paid", "=SUM({cost}{L}:{cost}{last})"),
+    ]
+    table = res.comparison.table
+    engine_metric = {
+        (lab, name): float(v)
+        for lab, row in zip(table.index, table.to_numpy(dtype=float), strict=True)
+        for name, v in zip(table.columns, row, strict=True)
+    }
+    checks: list[tuple[str, str]] = []
+    for n, (label, tmpl) in enumerate(metrics, start=2):
+        put_text(ws, n, base, label)
+        for off, name in enumerate(blocks):
+            k = cols[name]
+            f = tmpl.format(
+                nav=k["nav"],
+                ret=k["ret"],
+                dd=k["dd"],
+                turn=k["turn"],
+                cost=k["cost"],
+                L=L,
+                Lm1=L - 1,
+                last=last,
+            )
+            fc, ec, kc = (col_letter(base + 1 + 3 * off + x) for x in range(3))
+            ws[f"{fc}{n}"] = f
+            ws[f"{ec}{n}"] = engine_metric[(label, name)]
+            ws[f"{ec}{n}"].font = ENGINE_FONT
+            ws[f"{kc}{n}"] = _check(f"{fc}{n}", f"{ec}{n}")
+            checks.append((f"Backtest {name}: {label}", f"Backtest!{kc}{n}"))
+    n = len(metrics) + 3
+    put_text(ws, n, base, "NAV series: formula vs engine")
+    for off, name in enumerate(blocks):
+        k = cols[name]
+        kc = col_letter(base + 3 + 3 * off)
+        nav, eng = f"{k['nav']}{first}:{k['nav']}{last}", f"{k['eng']}{first}:{k['eng']}{last}"
+        ws[f"{kc}{n}"] = f"=SUMPRODUCT(ABS({nav}-{eng}))<=Tolerance*SUMPRODUCT(ABS({eng}))"
+        checks.append((f"Backtest {name}: NAV series", f"Backtest!{kc}{n}"))
+    for title, key, at, fmt in (
+        ("NAV: static versus regime-aware (same costs and delay)", "nav", n + 3, "0.00"),
+        ("Drawdowns", "dd", n + 22, "0%"),
+    ):
+        chart = LineChart()
+        chart.title = title
+        for name in blocks:
+            cc = ws[f"{cols[name][key]}1"].column
+            chart.add_data(
+                Reference(ws, min_col=cc, min_row=1, max_row=last), titles_from_data=True
+            )
+        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
+        chart.x_axis.number_format = "yyyy"
+        chart.y_axis.number_format = fmt
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        chart.width, chart.height = 26, 9
+        ws.add_chart(chart, f"{col_letter(base)}{at}")
+    ws.freeze_panes = "B2"
+    return checks
+
+
 def build_checks(wb: Workbook, checks: list[tuple[str, str]]) -> str:
     """One row per reconciliation check (a live link to it), and the master check; returns
     the master check's reference."""
@@ -801,6 +968,7 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     build_regimes(wb, res, lay)
     checks = build_state_risk(wb, res, lay)
     checks += build_var_backtest(wb, res, lay)
+    checks += build_backtest(wb, res, lay)
     master = build_checks(wb, checks)
     build_lineage(wb, res, run_time)
     build_about(about, res, lay, master, run_time)
