@@ -228,3 +228,15 @@ def test_one_consistent_formula_down_each_time_series_column(report):
                 r0 = r
                 checked += 1
     assert checked > 50_000
+
+
+def test_presentation_inputs_unlocked_sheets_protected_colours(report):
+    wb = load_workbook(report)
+    assert all(ws.protection.sheet for ws in wb.worksheets)
+    conf = wb.defined_names["Confidence"].attr_text.split("!")[1].replace("$", "")
+    assert wb["Assumptions"][conf].protection.locked is False
+    assert wb["Data"]["B3"].protection.locked is True
+    regime_rules = [r for rng in wb["Regimes"].conditional_formatting for r in rng.rules]
+    assert any('="Turbulent"' in r.formula[0] for r in regime_rules)
+    zone_rules = [r for rng in wb["VaRBacktest"].conditional_formatting for r in rng.rules]
+    assert {r.formula[0] for r in zone_rules} == {'"green"', '"yellow"', '"red"'}

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter as col_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
@@ -276,6 +277,7 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> None:
         put_text(ws, i, 1, name)
         cell = ws.cell(row=i, column=2, value=value)
         cell.font, cell.fill = INPUT_FONT, INPUT_FILL
+        cell.protection = Protection(locked=False)
         if isinstance(value, str):
             cell.data_type = "s"
         put_text(ws, i, 3, unit)
@@ -289,6 +291,7 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> None:
         put_text(ws, r + 1, 2 + j, asset).font = HEADER_FONT
         cell = ws.cell(row=r + 2, column=2 + j, value=float(res.weights[j]))
         cell.font, cell.fill, cell.number_format = INPUT_FONT, INPUT_FILL, PCT
+        cell.protection = Protection(locked=False)
     put_text(ws, r + 1, 1, "Asset")
     put_text(ws, r + 2, 1, "Weights")
     last = col_letter(1 + len(res.weights))
@@ -401,6 +404,12 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
     chart.y_axis.delete = False
     chart.width, chart.height = 28, 10
     ws.add_chart(chart, f"{col_letter(note)}4")
+    # one rule per non-calm state colours its rows (the state column drives it)
+    shades = ["FFF4CC", "FCE4D6", "F8CBAD"]
+    span = f"A2:{col_letter(lay.helper_col(k - 1))}{lay.reg_last}"
+    for idx, lab in enumerate(labels[1:]):
+        fill = PatternFill("solid", fgColor=shades[min(idx, len(shades) - 1)])
+        ws.conditional_formatting.add(span, FormulaRule(formula=[f'${state}2="{lab}"'], fill=fill))
 
 
 # StateRisk columns: (header, kind) where kind is "formula", "engine" or "check"
@@ -640,6 +649,14 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[t
                 chk = f"=I{k}=J{k}" if isinstance(v, str | bool) else _check(f"I{k}", f"J{k}")
                 ws.cell(row=k, column=11, value=chk)
                 checks.append((f"VaRBacktest: {label}", f"VaRBacktest!K{k}"))
+    zone_row = 2 + [r[0] for r in rows].index("Basel zone")
+    for colour, fg in (("green", "C6EFCE"), ("yellow", "FFEB9C"), ("red", "FFC7CE")):
+        ws.conditional_formatting.add(
+            f"I{zone_row}:J{zone_row}",
+            CellIsRule(
+                operator="equal", formula=[f'"{colour}"'], fill=PatternFill("solid", fgColor=fg)
+            ),
+        )
     k = len(rows) + 3
     put_text(ws, k, 8, "VaR series: formula vs engine")
     ws.cell(
@@ -972,6 +989,10 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     master = build_checks(wb, checks)
     build_lineage(wb, res, run_time)
     build_about(about, res, lay, master, run_time)
+    for ws in wb.worksheets:  # read-only for readers; the blue input cells stay editable
+        ws.protection.sheet = True
+        ws.protection.formatColumns = False
+        ws.protection.formatRows = False
     wb.properties.title = res.config.report.title
     wb.properties.creator = f"regime-risk {engine.__version__}"
     wb.properties.keywords = "regimes; VaR; CVaR; audit"
