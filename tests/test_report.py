@@ -240,3 +240,19 @@ def test_presentation_inputs_unlocked_sheets_protected_colours(report):
     assert any('="Turbulent"' in r.formula[0] for r in regime_rules)
     zone_rules = [r for rng in wb["VaRBacktest"].conditional_formatting for r in rng.rules]
     assert {r.formula[0] for r in zone_rules} == {'"green"', '"yellow"', '"red"'}
+
+
+def test_full_example_configuration_parses_and_names_every_key():
+    from dataclasses import fields
+
+    from engine.config import RunConfig
+
+    path = ROOT / "templates" / "report_full_example.toml"
+    cfg = load_config(path)
+    text = path.read_text()
+    for section in fields(RunConfig):
+        if section.name == "source_text":
+            continue
+        assert f"[{section.name}]" in text
+        for f in fields(getattr(cfg, section.name)):
+            assert f"{f.name} =" in text, f"{section.name}.{f.name} missing from the full example"
