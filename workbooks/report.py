@@ -36,7 +36,9 @@ SHEETS = (
     "Regimes",
     "StateRisk",
     "VaRBacktest",
+    "Allocation",
     "Backtest",
+    "StressTests",
     "Checks",
     "Lineage",
 )
@@ -834,6 +836,156 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple
     return checks
 
 
+def build_allocation(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple[str, str]]:
+    """Per-state optimal weights (optimiser output, values) and today's blend as a formula over
+    the filtered probabilities on the Regimes sheet; the static weights linked from Assumptions."""
+    ws = wb.create_sheet("Allocation")
+    labels = list(res.regimes.labels)
+    k = len(labels)
+    table = res.state_weights
+    _header(ws, 1, ["Asset", *labels, "Now", "Now (engine)", "Check", "Static weight"])
+    put_text(
+        ws,
+        1,
+        k + 6,
+        (
+            f"Per-state weights: {res.config.allocation.objective} on each state's days "
+            "(optimiser output, values). Now: Σ state weight × today's filtered probability "
+            "(formula over Regimes)."
+        ),
+    ).font = ENGINE_FONT
+    p0, p1 = col_letter(2), col_letter(1 + k)
+    today = f"Regimes!${p0}${lay.reg_last}:${p1}${lay.reg_last}"
+    wref = res_weights_cells(wb)
+    checks: list[tuple[str, str]] = []
+    values = table.to_numpy(dtype=float)
+    for i, asset in enumerate(table.index, start=2):
+        put_text(ws, i, 1, asset)
+        for s in range(k):
+            ws.cell(row=i, column=2 + s, value=float(values[i - 2, s])).number_format = PCT
+        now = col_letter(2 + k)
+        ws[f"{now}{i}"] = f"=SUMPRODUCT({p0}{i}:{p1}{i},{today})"
+        ws[f"{now}{i}"].number_format = PCT
+        eng = col_letter(3 + k)
+        ws[f"{eng}{i}"] = float(table["Now"].iloc[i - 2])
+        ws[f"{eng}{i}"].font = ENGINE_FONT
+        chk = col_letter(4 + k)
+        ws[f"{chk}{i}"] = _check(f"{now}{i}", f"{eng}{i}")
+        ws.cell(row=i, column=5 + k, value=f"={wref[i - 2]}").number_format = PCT
+        checks.append((f"Allocation {asset}: Now weight", f"Allocation!{chk}{i}"))
+    ws.column_dimensions["A"].width = 14
+    return checks
+
+
+def res_weights_cells(wb: Workbook) -> list[str]:
+    """The Assumptions cells holding each portfolio weight (from the Weights name)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    sheet, ref = wb.defined_names["Weights"].attr_text.split("!")
+    c0, r0, c1, _ = range_boundaries(ref.replace("$", ""))
+    return [f"{sheet}!${col_letter(c)}${r0}" for c in range(c0, c1 + 1)]
+
+
+def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple[str, str]]:
+    """Historical scenarios the data covers, as formulas over Data prices (buy and hold from
+    the start of each window) and Regimes; regime-conditional Monte Carlo as engine output."""
+    import pandas as pd
+
+    from engine.validation.stress import historical_stress, regime_monte_carlo
+
+    ws = wb.create_sheet("StressTests")
+    assets = list(res.returns.columns)
+    m = len(assets)
+    labels = np.array([*res.regimes.labels, ""])
+    regimes = pd.Series(labels[res.regimes.states], index=res.returns.index)
+    table = historical_stress(res.returns, res.weights, regimes=regimes)
+    g0, g1 = col_letter(4), col_letter(3 + m)
+    heads = [
+        "Scenario",
+        "Start",
+        "End",
+        *assets,
+        "Portfolio loss",
+        "Portfolio loss (engine)",
+        "Check",
+        "Worst asset",
+        "Worst asset (engine)",
+        "Check",
+        "Regime at start",
+        "Regime (engine)",
+        "Check",
+    ]
+    _header(ws, 1, heads)
+    put_text(
+        ws,
+        1,
+        len(heads) + 2,
+        "Asset columns: growth over the window (end price / start price). "
+        "Losses are positive. Windows are scenario definitions; the data decides which apply.",
+    ).font = ENGINE_FONT
+    state = col_letter(lay.state_col)
+    checks: list[tuple[str, str]] = []
+    wr = "Weights"
+    names = [str(x) for x in table["Scenario"]] if len(table) else []
+    starts = pd.DatetimeIndex(table["Start"]) if len(table) else pd.DatetimeIndex([])
+    ends = pd.DatetimeIndex(table["End"]) if len(table) else pd.DatetimeIndex([])
+    losses = table["Portfolio loss"].to_numpy(dtype=float) if len(table) else np.array([])
+    worst = [str(x) for x in table["Worst asset"]] if len(table) else []
+    regs = [str(x) if x else "" for x in table["Regime at start"]] if len(table) else []
+    for n, name in enumerate(names):
+        i = n + 2
+        put_text(ws, i, 1, name)
+        ws.cell(row=i, column=2, value=starts[n].to_pydatetime()).number_format = DATE
+        ws.cell(row=i, column=3, value=ends[n].to_pydatetime()).number_format = DATE
+        for j in range(m):
+            pc = col_letter(lay.price_col(j))
+            ws.cell(
+                row=i,
+                column=4 + j,
+                value=(
+                    f"=INDEX(Data!${pc}:${pc},MATCH($C{i},Data!$A:$A,1))"
+                    f"/INDEX(Data!${pc}:${pc},MATCH($B{i},Data!$A:$A,1))"
+                ),
+            ).number_format = "0.0000"
+        c = 4 + m
+        L, E, K = col_letter(c), col_letter(c + 1), col_letter(c + 2)
+        ws[f"{L}{i}"] = f"=1-(SUMPRODUCT({wr},{g0}{i}:{g1}{i})+1-SUM({wr}))"
+        ws[f"{L}{i}"].number_format = PCT
+        ws[f"{E}{i}"] = float(losses[n])
+        ws[f"{E}{i}"].font = ENGINE_FONT
+        ws[f"{K}{i}"] = _check(f"{L}{i}", f"{E}{i}")
+        W_, WE, WK = col_letter(c + 3), col_letter(c + 4), col_letter(c + 5)
+        ws[f"{W_}{i}"] = f"=INDEX(${g0}$1:${g1}$1,MATCH(MIN({g0}{i}:{g1}{i}),{g0}{i}:{g1}{i},0))"
+        put_text(ws, i, c + 4, worst[n]).font = ENGINE_FONT
+        ws[f"{WK}{i}"] = f"={W_}{i}={WE}{i}"
+        R_, RE, RK = col_letter(c + 6), col_letter(c + 7), col_letter(c + 8)
+        ws[f"{R_}{i}"] = f"=INDEX(Regimes!${state}:${state},MATCH($B{i},Regimes!$A:$A,1))"
+        put_text(ws, i, c + 7, regs[n]).font = ENGINE_FONT
+        ws[f"{RK}{i}"] = f"={R_}{i}={RE}{i}"
+        checks += [
+            (f"Stress {name}: portfolio loss", f"StressTests!{K}{i}"),
+            (f"Stress {name}: worst asset", f"StressTests!{WK}{i}"),
+            (f"Stress {name}: regime at start", f"StressTests!{RK}{i}"),
+        ]
+    r = len(table) + 4
+    put_text(
+        ws, r, 1, "Regime-conditional Monte Carlo, 20 days, 10,000 paths (engine output)"
+    ).font = HEADER_FONT
+    mc = regime_monte_carlo(
+        res.returns,
+        res.weights,
+        res.regimes.states,
+        res.regimes.detector.transmat_,
+        res.regimes.current.to_numpy(),
+        seed=res.config.regimes.seed,
+    )
+    for k2, (name, value) in enumerate(mc.items(), start=1):
+        put_text(ws, r + k2, 1, f"99% {name}" if name in ("VaR", "ES") else name)
+        ws.cell(row=r + k2, column=2, value=value).number_format = PCT
+    ws.column_dimensions["A"].width = 34
+    return checks
+
+
 def build_checks(wb: Workbook, checks: list[tuple[str, str]]) -> str:
     """One row per reconciliation check (a live link to it), and the master check; returns
     the master check's reference."""
@@ -985,7 +1137,9 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     build_regimes(wb, res, lay)
     checks = build_state_risk(wb, res, lay)
     checks += build_var_backtest(wb, res, lay)
+    checks += build_allocation(wb, res, lay)
     checks += build_backtest(wb, res, lay)
+    checks += build_stress(wb, res, lay)
     master = build_checks(wb, checks)
     build_lineage(wb, res, run_time)
     build_about(about, res, lay, master, run_time)
