@@ -89,6 +89,22 @@ def test_recalculated_report_matches_the_engine(report):
             assert math.isclose(sr[f"{formula_col}{r}"], sr[f"{engine_col}{r}"], rel_tol=1e-9)
     sheet, cell = MASTER_CHECK_CELL.split("!")
     assert values[sheet][cell] is True
+    checks = values["Checks"]
+    passes = [v for k, v in checks.items() if k.startswith("C") and isinstance(v, bool)]
+    assert len(passes) > 50 and all(passes)
+    # formula cells without an in-workbook twin, against the engine directly
+    res = run_analysis(load_config(DEFAULT))
+    data = values["Data"]
+    n_assets = res.returns.shape[1]
+    for i in (0, 1000, len(res.returns) - 1):
+        row = 3 + i
+        for j in range(n_assets):
+            got = data[f"{chr(ord('B') + n_assets + j)}{row}"]
+            assert math.isclose(got, res.returns.iat[i, j], rel_tol=1e-9, abs_tol=1e-15)
+        port = data[f"{chr(ord('B') + 2 * n_assets)}{row}"]
+        assert math.isclose(port, res.portfolio.iat[i], rel_tol=1e-9, abs_tol=1e-15)
+        label = values["Regimes"][f"{chr(ord('B') + res.regimes.n_states)}{2 + i}"]
+        assert label == res.regimes.labels[res.regimes.states[i]]
 
 
 def test_asset_names_that_look_like_formulas_stay_text(tmp_path):
@@ -232,6 +248,8 @@ def test_one_consistent_formula_down_each_time_series_column(report):
 
 def test_presentation_inputs_unlocked_sheets_protected_colours(report):
     wb = load_workbook(report)
+    props = {p.name: p.value for p in wb.custom_doc_props}
+    assert props["regime-risk version"] and len(props["input data SHA-256"]) == 64
     assert all(ws.protection.sheet for ws in wb.worksheets)
     conf = wb.defined_names["Confidence"].attr_text.split("!")[1].replace("$", "")
     assert wb["Assumptions"][conf].protection.locked is False

@@ -38,6 +38,7 @@ SHEETS = (
     "VaRBacktest",
     "Allocation",
     "Backtest",
+    "Attribution",
     "StressTests",
     "Checks",
     "Lineage",
@@ -678,7 +679,9 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[t
     return checks
 
 
-def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple[str, str]]:
+def build_backtest(
+    wb: Workbook, res: AnalysisResult, lay: Layout
+) -> tuple[list[tuple[str, str]], dict[str, dict[str, str]]]:
     """Static and regime-aware NAV, peak, drawdown, returns and costs as formulas over the Data
     returns and the engine's held weights and turnover (values); metrics with engine values."""
     from engine.backtest.metrics import live_slice
@@ -704,6 +707,7 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple
             f"{name} return",
             f"{name} cost",
             f"{name} NAV (engine)",
+            f"{name} regime in force (engine)",
         ]
         for pos, h in enumerate(heads):
             put_text(ws, 1, c + pos, h).font = HEADER_FONT
@@ -717,6 +721,7 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple
             "ret": col_letter(c + m + 4),
             "cost": col_letter(c + m + 5),
             "eng": col_letter(c + m + 6),
+            "regime": col_letter(c + m + 7),
             "c0": str(c),
         }
         c += len(heads) + 1
@@ -749,6 +754,7 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple
             )
             ws[f"{k['eng']}{r}"] = float(bt.nav.iloc[i])
             ws[f"{k['eng']}{r}"].font = ENGINE_FONT
+            put_text(ws, r, int(k["c0"]) + m + 7, bt.regime.iloc[i] or "").font = ENGINE_FONT
     start = max(live_slice(b).start or 0 for b in blocks.values())
     L = first + start
     base = c + 1
@@ -833,7 +839,7 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple
         chart.width, chart.height = 26, 9
         ws.add_chart(chart, f"{col_letter(base)}{at}")
     ws.freeze_panes = "B2"
-    return checks
+    return checks, cols
 
 
 def build_allocation(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple[str, str]]:
@@ -983,6 +989,99 @@ def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tuple[s
         put_text(ws, r + k2, 1, f"99% {name}" if name in ("VaR", "ES") else name)
         ws.cell(row=r + k2, column=2, value=value).number_format = PCT
     ws.column_dimensions["A"].width = 34
+    return checks
+
+
+def build_attribution(
+    wb: Workbook, res: AnalysisResult, lay: Layout, bt_cols: dict[str, dict[str, str]]
+) -> list[tuple[str, str]]:
+    """Where the regime-aware portfolio's result came from: per asset (return contribution as
+    formulas over Backtest weights and Data returns; Euler volatility and CVaR contributions and
+    Brinson–Fachler allocation against the static portfolio as engine values) and per regime
+    (days, return earned and costs as formulas over the regime in force)."""
+    from engine.backtest.attribution import (
+        asset_contributions,
+        brinson_fachler,
+        regime_contributions,
+    )
+
+    ws = wb.create_sheet("Attribution")
+    comp = res.comparison
+    dyn = comp.dynamic
+    first, last = lay.data_first, lay.data_last
+    L = first  # over the whole backtest: before the first trade the weights are zero
+    assets_tab = asset_contributions(dyn, res.returns)
+    bf = brinson_fachler(dyn, comp.static, res.returns)
+    _header(
+        ws,
+        1,
+        [
+            "Asset",
+            "Return contribution",
+            "Return contribution (engine)",
+            "Check",
+            "Volatility contribution (Euler, engine)",
+            "CVaR contribution (engine)",
+            "Brinson-Fachler allocation vs static (engine)",
+        ],
+    )
+    k = bt_cols["Dynamic"]
+    checks: list[tuple[str, str]] = []
+    w0 = wb["Backtest"][f"{k['w0']}1"].column
+    for j, asset in enumerate(res.returns.columns):
+        r = 2 + j
+        put_text(ws, r, 1, asset)
+        wc = col_letter(w0 + j)
+        rc = col_letter(lay.return_col(j))
+        ws[f"B{r}"] = f"=SUMPRODUCT(Backtest!{wc}{L}:{wc}{last},Data!{rc}{L}:{rc}{last})"
+        ws[f"C{r}"] = float(assets_tab["Return contribution"].iloc[j])
+        ws[f"D{r}"] = _check(f"B{r}", f"C{r}")
+        ws[f"E{r}"] = float(assets_tab["Volatility contribution (Euler)"].iloc[j])
+        ws[f"F{r}"] = float(assets_tab["CVaR contribution"].iloc[j])
+        ws[f"G{r}"] = float(bf["Allocation"].iloc[j])
+        for cc in "CEFG":
+            ws[f"{cc}{r}"].font = ENGINE_FONT
+            ws[f"{cc}{r}"].number_format = PCT
+        ws[f"B{r}"].number_format = PCT
+        checks.append((f"Attribution {asset}: return contribution", f"Attribution!D{r}"))
+    reg = regime_contributions(dyn)
+    top = 4 + len(res.returns.columns)
+    _header(
+        ws,
+        top,
+        [
+            "Regime in force",
+            "Days",
+            "Days (engine)",
+            "Check",
+            "Return earned",
+            "Return earned (engine)",
+            "Check",
+            "Costs",
+            "Costs (engine)",
+            "Check",
+        ],
+    )
+    rg = f"Backtest!{k['regime']}{L}:{k['regime']}{last}"
+    for n, label in enumerate(reg.index, start=top + 1):
+        put_text(ws, n, 1, str(label))
+        ws[f"B{n}"] = f"=COUNTIF({rg},A{n})"
+        ws[f"C{n}"] = int(reg.loc[label, "days"])
+        ws[f"D{n}"] = f"=B{n}=C{n}"
+        ws[f"E{n}"] = f"=SUMIF({rg},A{n},Backtest!{k['ret']}{L}:{k['ret']}{last})"
+        ws[f"F{n}"] = float(reg.loc[label, "return_earned"])
+        ws[f"G{n}"] = _check(f"E{n}", f"F{n}")
+        ws[f"H{n}"] = f"=SUMIF({rg},A{n},Backtest!{k['cost']}{L}:{k['cost']}{last})"
+        ws[f"I{n}"] = float(reg.loc[label, "costs"])
+        ws[f"J{n}"] = _check(f"H{n}", f"I{n}")
+        for cc in "CFI":
+            ws[f"{cc}{n}"].font = ENGINE_FONT
+        checks += [
+            (f"Attribution {label}: days", f"Attribution!D{n}"),
+            (f"Attribution {label}: return earned", f"Attribution!G{n}"),
+            (f"Attribution {label}: costs", f"Attribution!J{n}"),
+        ]
+    ws.column_dimensions["A"].width = 16
     return checks
 
 
@@ -1138,7 +1237,9 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     checks = build_state_risk(wb, res, lay)
     checks += build_var_backtest(wb, res, lay)
     checks += build_allocation(wb, res, lay)
-    checks += build_backtest(wb, res, lay)
+    bt_checks, bt_cols = build_backtest(wb, res, lay)
+    checks += bt_checks
+    checks += build_attribution(wb, res, lay, bt_cols)
     checks += build_stress(wb, res, lay)
     master = build_checks(wb, checks)
     build_lineage(wb, res, run_time)
@@ -1147,6 +1248,18 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
         ws.protection.sheet = True
         ws.protection.formatColumns = False
         ws.protection.formatRows = False
+    from openpyxl.packaging.custom import StringProperty
+
+    for key, value in (
+        ("regime-risk version", engine.__version__),
+        ("input data SHA-256", res.data_sha256),
+        (
+            "detector",
+            f"{res.regimes.method}, {res.regimes.n_states} states, seed {res.config.regimes.seed}",
+        ),
+        ("run time (UTC)", run_time.strftime("%Y-%m-%d %H:%M:%S")),
+    ):
+        wb.custom_doc_props.append(StringProperty(name=key, value=value))
     wb.properties.title = res.config.report.title
     wb.properties.creator = f"regime-risk {engine.__version__}"
     wb.properties.keywords = "regimes; VaR; CVaR; audit"
