@@ -59,16 +59,8 @@ class _StubExcelEngine:
         return x
 
 
-# pywin32 hands error cells to Python as these integers (xlwings._xlwindows.cell_errors)
-COM_ERRORS = {
-    -2146826281: "#DIV/0!",
-    -2146826246: "#N/A",
-    -2146826259: "#NAME?",
-    -2146826288: "#NULL!",
-    -2146826252: "#NUM!",
-    -2146826265: "#REF!",
-    -2146826273: "#VALUE!",
-}
+from xlfuncs.convert import COM_ERRORS  # noqa: E402  (pywin32's error integers)
+
 NA = -2146826246
 
 
