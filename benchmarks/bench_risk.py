@@ -35,15 +35,9 @@ from engine.risk import (
 
 
 def panel() -> np.ndarray:
-    rng = np.random.default_rng(42)
-    T, N = 8000, 10
-    state = np.zeros(T, int)
-    for t in range(1, T):
-        state[t] = rng.random() > 0.99 if state[t - 1] == 0 else rng.random() < 0.97
-    vol = np.where(state == 0, 0.008, 0.022)[:, None] * np.linspace(0.8, 1.4, N)[None]
-    mu = np.where(state == 0, 0.0005, -0.0010)[:, None]
-    L = np.linalg.cholesky(0.3 * np.ones((N, N)) + 0.7 * np.eye(N))
-    return mu + vol * ((rng.standard_t(5, (T, N)) / np.sqrt(5 / 3)) @ L.T)
+    from engine.data.simulate import research_note_panel
+
+    return research_note_panel()
 
 
 def median_ms(fn: Callable[[], object], repeat: int = 5) -> float:

@@ -45,18 +45,10 @@ qs = pytest.importorskip("quantstats")
 
 @pytest.fixture(scope="module")
 def panel() -> np.ndarray:
-    """10 assets × 8,000 days: the recipe of shared/research/risk.md §4, verbatim, so its
-    reference values (computed there with skfolio, empyrical, quantstats) apply."""
-    rng = np.random.default_rng(42)
-    T, N = 8000, 10
-    P = [[0.99, 0.01], [0.03, 0.97]]
-    state = np.zeros(T, int)
-    for t in range(1, T):
-        state[t] = rng.random() > P[0][0] if state[t - 1] == 0 else rng.random() < P[1][1]
-    vol = np.where(state == 0, 0.008, 0.022)[:, None] * np.linspace(0.8, 1.4, N)[None]
-    mu = np.where(state == 0, 0.0005, -0.0010)[:, None]
-    L = np.linalg.cholesky(0.3 * np.ones((N, N)) + 0.7 * np.eye(N))
-    return mu + vol * ((rng.standard_t(5, (T, N)) / np.sqrt(5 / 3)) @ L.T)
+    """The research note's panel (shared/research/risk.md §4), so its reference values apply."""
+    from engine.data.simulate import research_note_panel
+
+    return research_note_panel()
 
 
 def _pos_first(x: np.ndarray) -> np.ndarray:
