@@ -65,7 +65,7 @@ def test_no_number_is_hard_coded_in_a_formula(report):
             assert not numbers, f"{sheet}!{ref}: {f}"
 
 
-def test_recalculated_report_matches_the_engine(report):
+def test_recalculated_report_matches_the_engine(report, analysis):
     """LibreOffice recalculates every formula; values must equal the engine's to 1e-9."""
     if soffice_path() is None:
         if os.environ.get("CI") == "true":
@@ -93,7 +93,7 @@ def test_recalculated_report_matches_the_engine(report):
     passes = [v for k, v in checks.items() if k.startswith("C") and isinstance(v, bool)]
     assert len(passes) > 50 and all(passes)
     # formula cells without an in-workbook twin, against the engine directly
-    res = run_analysis(load_config(DEFAULT))
+    res = analysis
     data = values["Data"]
     n_assets = res.returns.shape[1]
     for i in (0, 1000, len(res.returns) - 1):

@@ -472,21 +472,21 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout) -> list[tup
             5: f"=B{r}/COUNT({port})",
             6: f"=AVERAGE({h})*PeriodsPerYear",
             7: float(row["Mean (ann.)"]),
-            8: f"=ABS(F{r}-G{r})<=Tolerance*MAX(1,ABS(G{r}))",
+            8: _check(f"F{r}", f"G{r}"),
             9: f"=STDEV({h})*SQRT(PeriodsPerYear)",
             10: float(row["Volatility (ann.)"]),
-            11: f"=ABS(I{r}-J{r})<=Tolerance*MAX(1,ABS(J{r}))",
+            11: _check(f"I{r}", f"J{r}"),
             12: f"=(1-Confidence)*B{r}",
             13: f"=-SMALL({h},FLOOR(L{r},1)+1)",
             14: float(row["VaR"]),
-            15: f"=ABS(M{r}-N{r})<=Tolerance*MAX(1,ABS(N{r}))",
+            15: _check(f"M{r}", f"N{r}"),
             16: f"=SMALL({h},CEILING(L{r},1))",
             17: (
                 f"=-(SUMPRODUCT(({states}=A{r})*({port}<P{r})*{port})"
                 f"+(L{r}-SUMPRODUCT(({states}=A{r})*({port}<P{r})))*P{r})/L{r}"
             ),
             18: float(row["CVaR"]),
-            19: f"=ABS(Q{r}-R{r})<=Tolerance*MAX(1,ABS(R{r}))",
+            19: _check(f"Q{r}", f"R{r}"),
             20: float(row["Max drawdown"]),
         }
         for c, v in values.items():

@@ -94,6 +94,11 @@ def _unwrap(v: Any) -> Any:
     return v
 
 
+def is_blank_range(values: Any) -> bool:
+    """True when an optional range argument holds nothing (every cell empty)."""
+    return not trim_blank_edges(as_2d(values))
+
+
 def trim_blank_edges(rows: list[list[Any]]) -> list[list[Any]]:
     """Drop fully blank trailing rows and columns (a range selected larger than its data)."""
     while rows and all(is_blank(v) for v in rows[-1]):

@@ -37,6 +37,7 @@ from engine.validation.stress import historical_stress, hypothetical_shock
 from engine.validation.var_backtest import backtest_var
 from xlfuncs.convert import (
     check_simple_returns,
+    is_blank_range,
     labelled_table,
     optional_bool,
     optional_int,
@@ -470,9 +471,7 @@ def risk_measure(
     conf = check_confidence(optional_number(confidence, "confidence", 0.95))
     kwargs = {"confidence": conf} if name in CONFIDENCE_MEASURES else {}
     X = frame.to_numpy()
-    if weights is not None and not all(
-        v is None or v == "" for v in np.asarray(weights, dtype=object).ravel()
-    ):
+    if not is_blank_range(weights):
         return float(fn(X @ weights_vector(weights, X.shape[1]), **kwargs))
     values = np.atleast_1d(fn(X, **kwargs))
     return [list(frame.columns), values.tolist()]
@@ -508,9 +507,7 @@ def _comparison(
 ) -> tuple[Any, Any]:
     frame = _returns(returns)
     fixed = None
-    if static_weights is not None and not all(
-        v is None or v == "" for v in np.asarray(static_weights, dtype=object).ravel()
-    ):
+    if not is_blank_range(static_weights):
         fixed = weights_vector(static_weights, frame.shape[1], "static_weights")
     k, m, s = _regime_args(n_states, method, seed)
     comp = compare_static_dynamic(
@@ -623,8 +620,7 @@ def stress_test(returns: Any, weights: Any = None, scenarios: Any = None) -> lis
     frame = _returns(returns)
     w = weights_vector(weights, frame.shape[1])
     rows: list[list[Any]] = [["Scenario", "Portfolio loss", "Worst asset", "Regime at the time"]]
-    grid = [] if scenarios is None else [r for r in np.asarray(scenarios, dtype=object).tolist()]
-    if grid and any(v not in (None, "") for r in grid for v in (r if isinstance(r, list) else [r])):
+    if not is_blank_range(scenarios):
         table = labelled_table(scenarios, "scenarios")
         if list(table.columns) != list(frame.columns):
             raise InputError(
