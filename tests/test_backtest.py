@@ -7,6 +7,8 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.backtest.metrics import (
     bootstrap_sharpe_difference,
@@ -250,6 +252,31 @@ def test_comparison_cost_sweep_and_significance(six):
     assert sharpe_difference_test(a, a)[1] == pytest.approx(1.0)
     p_boot = bootstrap_sharpe_difference(a, b, n_boot=200)
     assert 0 <= p_boot <= 1
+
+
+def test_sharpe_difference_test_edge_cases(rng):
+    a = rng.normal(0.0004, 0.01, 900)
+    # identical series: rounding puts corrcoef(a, a) a hair above 1 on some machines
+    assert sharpe_difference_test(a, a) == (0.0, 1.0)
+    assert sharpe_difference_test(a, 3.0 * a) == (0.0, 1.0)  # scaling keeps the Sharpe ratio
+    # perfectly correlated (ρ = 1), different Sharpe ratios: θ = ½(SR_a - SR_b)², z = ±sqrt(2T)
+    z, p = sharpe_difference_test(a + 0.001, a)
+    assert z == pytest.approx(np.sqrt(2 * 900), rel=1e-9) and p < 1e-300
+    assert sharpe_difference_test(a, a + 0.001)[0] == pytest.approx(-np.sqrt(2 * 900), rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.floats(-1.0, 1.0),
+    st.floats(-0.002, 0.002),
+)
+def test_sharpe_difference_p_value_is_a_probability(seed, mix, shift):
+    g = np.random.default_rng(seed)
+    a = g.normal(0.0003, 0.01, 300)
+    b = mix * a + (1 - abs(mix)) * g.normal(0.0, 0.01, 300) + shift
+    z, p = sharpe_difference_test(a, b)
+    assert 0.0 <= p <= 1.0 and not np.isnan(z)
 
 
 def test_deflated_sharpe_falls_with_more_trials(rng):

@@ -248,3 +248,23 @@ def test_reduced_shu_yu_mulvey_reproduction():
     assert table.loc["HMM", "max_drawdown"] < bh - 0.15
     assert 0.2 < table.loc["Jump model", "time_in_market"] < 0.95
     assert table.loc["Jump model", "paper_sharpe"] == 0.68
+
+
+@pytest.mark.parametrize("n_states", [2, 3])
+def test_neural_probabilities_are_prefix_stable_to_the_bit(n_states, small_returns):
+    """BLAS may round a prefix's matrix product differently from the full one's (seen: 1e-16 at
+    one cut in 60); the MLP's own forward pass must not."""
+    from engine.regimes.supervised import mlp_probabilities
+
+    X = small_returns.to_numpy()
+    det = DETECTORS["neural"](n_states=n_states, random_state=0).fit(X[:450])
+    full = det.predict_proba_filtered(X)
+    for cut in range(250, X.shape[0], 3):
+        np.testing.assert_array_equal(det.predict_proba_filtered(X[:cut]), full[:cut])
+    Z, valid = det._scaled(X)
+    np.testing.assert_allclose(
+        mlp_probabilities(det.classifier_, Z[valid]),
+        det.classifier_.predict_proba(Z[valid]),
+        rtol=0,
+        atol=1e-12,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -117,13 +118,17 @@ def sharpe_difference_test(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Jobson–Korkie test with Memmel's (2003) correction: H0 equal Sharpe ratios.
 
     z = (SR_a - SR_b) / sqrt(θ/T), θ = 2 - 2ρ + ½(SR_a² + SR_b² - 2 SR_a SR_b ρ²) (per period).
-    Returns (z, two-sided p-value)."""
+    Returns (z, two-sided p-value). Sharpe ratios equal to 12 significant digits (identical or
+    rescaled series: rounding is all that tells them apart) give z = 0, p = 1. ρ is clipped to [-1, 1] and θ floored at 0: rounding can put the sample correlation of
+    identical series just above 1 and θ just below 0."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     T = a.size
     sa, sb = a.mean() / a.std(ddof=1), b.mean() / b.std(ddof=1)
-    rho = np.corrcoef(a, b)[0, 1]
-    theta = 2 - 2 * rho + 0.5 * (sa**2 + sb**2 - 2 * sa * sb * rho**2)
-    z = (sa - sb) / np.sqrt(theta / T)
+    if math.isclose(sa, sb, rel_tol=1e-12, abs_tol=1e-15):
+        return 0.0, 1.0
+    rho = float(np.clip(np.corrcoef(a, b)[0, 1], -1.0, 1.0))
+    theta = max(2 - 2 * rho + 0.5 * (sa**2 + sb**2 - 2 * sa * sb * rho**2), 0.0)
+    z = math.copysign(math.inf, sa - sb) if theta == 0 else (sa - sb) / math.sqrt(theta / T)
     return float(z), float(2 * stats.norm.sf(abs(z)))
 
 

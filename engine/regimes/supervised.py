@@ -94,7 +94,40 @@ class SupervisedDetector(FeatureDetector):
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
         Z, valid = self._scaled(X)
+        if self.model == "mlp":
+            return self._embed(mlp_probabilities(self.classifier_, Z[valid]), valid)
         return self._embed(self.classifier_.predict_proba(Z[valid]), valid)
+
+
+def _rowwise_affine(A: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A @ W + b, each output row computed from its input row alone. BLAS picks kernels by the
+    matrix shape, so `A @ W` on a prefix of rows can differ from the full product in the last
+    bit; einsum's own loops sum in the same order for every row count."""
+    return np.einsum("ij,jk->ik", A, W) + b
+
+
+def mlp_probabilities(clf: Any, Z: np.ndarray) -> np.ndarray:
+    """Class probabilities of a fitted scikit-learn MLPClassifier, (n, K), bit-identical for a
+    row whatever rows come after it (prefix-stable, unlike `predict_proba`, which agrees with
+    this to about 1e-16). Hidden layers: `clf.activation` (relu, tanh, logistic, identity);
+    output: logistic for two classes ([1 - p, p]), softmax otherwise."""
+    from scipy.special import expit
+
+    h = Z
+    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1], strict=True):
+        h = _rowwise_affine(h, W, b)
+        if clf.activation == "relu":
+            h = np.maximum(h, 0.0)
+        elif clf.activation == "tanh":
+            h = np.tanh(h)
+        elif clf.activation == "logistic":
+            h = expit(h)
+    out = _rowwise_affine(h, clf.coefs_[-1], clf.intercepts_[-1])
+    if clf.out_activation_ == "logistic":
+        p = expit(out[:, 0])
+        return np.column_stack([1.0 - p, p])
+    e = np.exp(out - out.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 class NeuralDetector(SupervisedDetector):
