@@ -1,4 +1,4 @@
-"""Reproduce Shu, Yu, Mulvey (2024) on the bundled S&P 500 (not run in CI: ~5 min).
+"""Reproduce Shu, Yu, Mulvey (2024) on the bundled S&P 500 (not run in CI: about 1 min on 2 cores).
 
 .venv/bin/python scripts/reproduce_shu_yu_mulvey.py [--penalty 50]
 """

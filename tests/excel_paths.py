@@ -1,7 +1,7 @@
 """Call the Excel functions the way Excel does, through xlwings' own code paths.
 
-classic_module(): loads a private copy of xlfuncs.functions decorated by xlwings' classic
-(Windows COM, BSD) decorators, with pywin32 stubbed; `call_classic` then runs the value path of
+classic_module(): the catalogue's UDFs decorated by xlwings' classic (Windows COM, BSD)
+decorators, with pywin32 stubbed; `call_classic` then runs the value path of
 xlwings.udfs.call_udf: conversion.read of each argument, the function, conversion.write.
 
 OfficeJS: a subprocess with XLWINGS_ON_SERVER=true and the `noncommercial` key (tests only)
@@ -11,7 +11,6 @@ that runs xlwings.server.custom_functions_call on the JSON payload Excel's add-i
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import os
 import subprocess
@@ -74,18 +73,14 @@ def classic_module() -> types.ModuleType:
 
     if "excel" not in [e.name for e in xw.engines]:
         xw.engines.add(xw.main.Engine(impl=_StubExcelEngine()))
+    from xlfuncs.functions import CATALOGUE
+
     saved = (xw.func, xw.arg, xw.ret)
     xw.func, xw.arg, xw.ret = udfs.xlfunc, udfs.xlarg, udfs.xlret
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "xlfuncs_classic", ROOT / "xlfuncs" / "functions.py"
-        )
-        assert spec and spec.loader
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+    try:  # the same catalogue entries, decorated by the classic (COM) decorators
+        return types.SimpleNamespace(**{e.python_name: e.make_udf() for e in CATALOGUE.values()})
     finally:
         xw.func, xw.arg, xw.ret = saved
-    return mod
 
 
 def call_classic(func: Any, *args: Any) -> Any:

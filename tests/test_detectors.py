@@ -20,8 +20,9 @@ from engine.features import (
 from engine.regimes import DETECTORS, JumpModelDetector, MarkovSwitchingDetector, hard_states
 from engine.regimes.jump import dp_path, dp_values, penalty_matrix
 from engine.regimes.persistence import persistent_states, smooth_probabilities
-from engine.regimes.selection import select_jump_penalty, select_n_states
+from engine.regimes.selection import select_n_states
 from engine.regimes.walkforward import match_states, walk_forward
+from engine.validation.selection import select_jump_penalty
 
 FAST = {
     "hmm": {"n_init": 2},

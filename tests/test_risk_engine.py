@@ -51,11 +51,6 @@ def panel() -> np.ndarray:
     return research_note_panel()
 
 
-def _pos_first(x: np.ndarray) -> np.ndarray:
-    """empyrical's drawdown starts at the first NAV, so start with a gain to compare."""
-    return np.r_[abs(x[0]) + 0.001, x[1:]]
-
-
 ORACLES_1E12 = [
     ("VaR 95", lambda x: value_at_risk(x, 0.95), lambda x: skm.value_at_risk(x, beta=0.95)),
     ("VaR 99", lambda x: value_at_risk(x, 0.99), lambda x: skm.value_at_risk(x, beta=0.99)),
@@ -75,16 +70,8 @@ ORACLES_1E12 = [
     ("Sharpe", sharpe_ratio, lambda x: empyrical.sharpe_ratio(x)),
     ("Sortino", sortino_ratio, lambda x: empyrical.sortino_ratio(x)),
     ("CAGR", cagr, lambda x: empyrical.cagr(x)),
-    (
-        "Max drawdown (empyrical)",
-        lambda x: max_drawdown(_pos_first(x)),
-        lambda x: -empyrical.max_drawdown(_pos_first(x)),
-    ),
-    (
-        "Calmar",
-        lambda x: calmar_ratio(_pos_first(x)),
-        lambda x: empyrical.calmar_ratio(_pos_first(x)),
-    ),
+    ("Max drawdown (empyrical)", max_drawdown, lambda x: -empyrical.max_drawdown(x)),
+    ("Calmar", calmar_ratio, lambda x: empyrical.calmar_ratio(x)),
 ]
 
 
@@ -93,6 +80,38 @@ def test_oracle_agreement(name, ours, oracle, panel):
     for j in range(3):
         x = panel[:7993, j]  # 7,993 rows: fractional tails at 95%
         assert ours(x) == pytest.approx(oracle(x), rel=1e-12, abs=1e-12), name
+
+
+def test_day_one_loss_counts_in_every_library():
+    """docs/risk.md: the max drawdown of [-5%, +1%, +2%] is 0.05 here, in empyrical and in
+    quantstats (the installed versions measure from NAV 1 before the first return)."""
+    r = np.array([-0.05, 0.01, 0.02])
+    s = pd.Series(r, index=pd.bdate_range("2020-01-01", periods=3))
+    assert max_drawdown(r) == pytest.approx(0.05, rel=1e-12)
+    assert -empyrical.max_drawdown(r) == pytest.approx(0.05, rel=1e-12)
+    assert -qs.stats.max_drawdown(s) == pytest.approx(0.05, rel=1e-12)
+    assert -skm.get_drawdowns(r, compounded=True).min() == pytest.approx(0.05, rel=1e-12)
+
+
+def riskfolio_var_hist(x: np.ndarray, alpha: float) -> float:
+    """Riskfolio-Lib's `RiskFunctions.VaR_Hist` rule: -sorted[ceil(alpha·n) - 1]."""
+    s = np.sort(x)
+    return float(-s[int(np.ceil(alpha * s.size) - 1)])
+
+
+def test_historical_var_order_statistic_against_riskfolio_rule(panel):
+    """docs/risk.md: at n = 2,000 and 95% (k = 100, whole) the VaR is minus the 101st smallest
+    return, as skfolio; Riskfolio-Lib's rule takes the 100th."""
+    x = panel[:2000, 0]
+    s = np.sort(x)
+    assert value_at_risk(x, 0.95) == -s[100] == pytest.approx(skm.value_at_risk(x, beta=0.95))
+    assert round(value_at_risk(x, 0.95), 6) == 0.013018
+    assert riskfolio_var_hist(x, 0.05) == -s[99]
+    assert round(riskfolio_var_hist(x, 0.05), 6) == 0.013055
+    # the empirical CDF at the 100th smallest is exactly 0.05, not above it
+    assert np.mean(x <= s[99]) == 0.05 and np.mean(x <= s[100]) > 0.05
+    y = panel[:1990, 0]  # k = 99.5, fractional: the rules agree
+    assert value_at_risk(y, 0.95) == riskfolio_var_hist(y, 0.05)
 
 
 def test_quantstats_agrees_where_conventions_match(panel):
@@ -150,6 +169,55 @@ def test_cornish_fisher_formula_exactly_at_zero_moments():
 
     z = stats.norm.ppf([0.01, 0.05])
     np.testing.assert_array_equal(_cornish_fisher_z(z, 0.0, 0.0), z)
+
+
+@pytest.mark.parametrize("c", [0.9, 0.95, 0.975, 0.99, 0.999])
+@pytest.mark.parametrize(("skew", "excess"), [(0.0, 0.0), (-0.8, 4.0), (0.5, 1.2), (-2.0, 12.0)])
+def test_cornish_fisher_es_is_exact(c, skew, excess):
+    """The closed form equals the tail mean of the CF quantile integrated numerically, both over
+    z (density-weighted) and over u in (0, 1-c) (the definition), to 1e-12."""
+    from scipy import integrate
+
+    from engine.risk.measures import _cornish_fisher_tail_mean, _cornish_fisher_z
+
+    alpha = 1.0 - c
+    q = stats.norm.ppf(alpha)
+    over_z, _ = integrate.quad(
+        lambda z: _cornish_fisher_z(z, skew, excess) * stats.norm.pdf(z),
+        -np.inf,
+        q,
+        epsabs=0.0,
+        epsrel=1e-13,
+        limit=200,
+    )
+    over_u, _ = integrate.quad(
+        lambda u: _cornish_fisher_z(stats.norm.ppf(u), skew, excess),
+        0.0,
+        alpha,
+        epsabs=0.0,
+        epsrel=1e-13,
+        limit=400,
+    )
+    exact = _cornish_fisher_tail_mean(alpha, skew, excess)
+    assert exact == pytest.approx(over_z / alpha, rel=1e-12, abs=0)
+    assert exact == pytest.approx(over_u / alpha, rel=1e-12, abs=0)
+    # at zero skew and excess kurtosis it is the Gaussian tail mean -φ(q)/α
+    if skew == excess == 0.0:
+        assert exact == pytest.approx(-stats.norm.pdf(q) / alpha, rel=1e-15)
+
+
+def test_cornish_fisher_es_on_a_sample_uses_the_closed_form(rng):
+    x = rng.standard_t(5, 3000) * 0.01 + 0.0002
+    mu, sd = x.mean(), x.std(ddof=1)
+    s, k = skewness(x), kurtosis(x) - 3.0
+    q = stats.norm.ppf(0.05)
+    phi = stats.norm.pdf(q) / 0.05
+    m1, m2, m3 = -phi, 1 - q * phi, -(q * q + 2) * phi
+    tail = m1 + (m2 - 1) * s / 6 + (m3 - 3 * m1) * k / 24 - (2 * m3 - 5 * m1) * s * s / 36
+    got = conditional_value_at_risk(x, 0.95, "cornish_fisher")
+    assert got == pytest.approx(-(mu + sd * tail), rel=1e-13)
+    both = conditional_value_at_risk(np.column_stack([x, 2 * x]), 0.95, "cornish_fisher")
+    np.testing.assert_allclose(both, [got, 2 * got], rtol=1e-13)
 
 
 def test_gaussian_closed_forms(rng):

@@ -86,15 +86,22 @@ def sheet(multi_returns):
     return excel_range(multi_returns.iloc[-800:], serial_dates=True)
 
 
-def test_metadata_lists_the_catalogue_with_argument_help(server):
-    import xlfuncs
+def test_metadata_is_the_catalogue(server):
+    """What Excel receives (names, descriptions, argument names, help and optional flags) is
+    the catalogue's text, unchanged."""
+    from xlfuncs.functions import CATALOGUE
 
     meta = server.get("/xlwings/custom-functions-meta").json()
     names = {f["name"]: f for f in meta["functions"]}
-    assert {n.upper() for n in xlfuncs.__all__} == set(names)
-    for f in names.values():
-        assert f["description"]
-        assert all(p["description"] for p in f["parameters"])
+    assert set(CATALOGUE) == set(names)
+    for name, entry in CATALOGUE.items():
+        f = names[name]
+        assert f["description"] == entry.description
+        assert [p["name"] for p in f["parameters"]] == [a.name for a in entry.args]
+        assert [p["description"] for p in f["parameters"]] == [a.doc for a in entry.args]
+        assert [bool(p.get("optional")) for p in f["parameters"]] == [
+            not a.required for a in entry.args
+        ]
 
 
 def test_good_call_is_200_bad_input_is_400(server, sheet):

@@ -51,14 +51,20 @@ def small(multi_returns):
     return multi_returns.iloc[-1500:]
 
 
-def test_classic_metadata_has_every_function_with_argument_docs(classic):
-    for name in FUNCTIONS:
-        info = getattr(classic, name).__xlfunc__
-        assert info["name"] == name
-        docs = [a["doc"] for a in info["args"]]
-        assert all(docs), name
-    opts = {a["name"]: a["options"] for a in classic.regime_prob.__xlfunc__["args"]}
-    assert opts["returns"]["convert"] == "raw"  # ranges reach the parser untouched (speed)
+def test_classic_metadata_is_the_catalogue(classic):
+    """The VBA wrappers xlwings writes for classic UDFs carry the catalogue's names, argument
+    text, optional defaults and converters; ranges reach the parser raw (speed)."""
+    from xlfuncs.functions import CATALOGUE
+
+    for entry in CATALOGUE.values():
+        info = getattr(classic, entry.python_name).__xlfunc__
+        assert info["name"] == entry.python_name
+        assert info["ret"]["doc"] == entry.description
+        assert [a["name"] for a in info["args"]] == [a.name for a in entry.args]
+        assert [a["doc"] for a in info["args"]] == [a.doc for a in entry.args]
+        assert ["optional" in a for a in info["args"]] == [not a.required for a in entry.args]
+        raw = [a["options"].get("convert") == "raw" for a in info["args"]]
+        assert raw == [a.kind == "range" for a in entry.args]
 
 
 def test_classic_regime_prob_with_datetimes(classic, small):

@@ -3,14 +3,13 @@
 A Returns sheet (bundled example data), a Dashboard whose every table is a function call
 (current regime, per-state risk, recommended weights, backtest summary), a Regimes sheet with
 the filtered probabilities and their stacked-area chart, and the `xlwings.conf` sheet naming
-`xlfuncs` as the UDF module. Formulas are written as array formulas sized to the functions'
-results (computed here), which every Excel version evaluates; Excel 365 users may retype them
-as ordinary formulas to let them spill.
+`xlfuncs` as the UDF module. Formulas come from the function catalogue and are written as
+array formulas sized to the functions' results (computed here), which every Excel version
+evaluates; Excel 365 users may retype them as ordinary formulas to let them spill.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter as col
 from openpyxl.worksheet.formula import ArrayFormula
 
-import xlfuncs
 from engine.data import align_prices, load_sample_prices, prices_to_returns
 from workbooks.io import put_text, save_atomic
+from xlfuncs.functions import CATALOGUE
 
 ASSETS = ("SP500", "GOLD", "WTI")
 START, END = "2004-01-01", "2012-12-31"
@@ -74,35 +73,25 @@ def build_template(out: str | Path) -> Path:
         "Every table below is a function over Returns!A:D. Replace the returns "
         "with your own (header row of names, dates in column A) and recalculate.",
     )
-    blocks: list[tuple[str, str, Callable[..., Any], tuple[Any, ...]]] = [
-        ("Current regime", f"=REGIME_CURRENT({data_ref})", xlfuncs.regime_current, ()),
-        (
-            "Risk by regime (equal weights, 95%)",
-            f"=STATE_STATS({data_ref})",
-            xlfuncs.state_stats,
-            (),
-        ),
+    blocks = [
+        ("Current regime", "REGIME_CURRENT"),
+        ("Risk by regime (equal weights, 95%)", "STATE_STATS"),
         (
             "Recommended weights (min variance per regime, blended by today's probabilities)",
-            f"=REGIME_WEIGHTS({data_ref})",
-            xlfuncs.regime_weights,
-            (),
+            "REGIME_WEIGHTS",
         ),
-        (
-            "Backtest: static vs regime-aware (monthly, 1-day delay, 10 bp)",
-            f"=BACKTEST_STATS({data_ref})",
-            xlfuncs.backtest_stats,
-            (),
-        ),
+        ("Backtest: static vs regime-aware (monthly, 1-day delay, 10 bp)", "BACKTEST_STATS"),
     ]
     row = 4
-    for title, formula, fn, args in blocks:
+    for title, name in blocks:
+        fn = CATALOGUE[name]
         put_text(dash, row, 1, title).font = Font(bold=True)
-        result = fn(rng, *args)
-        _array(dash, f"A{row + 1}", formula, result)
+        result = fn.udf(rng)
+        _array(dash, f"A{row + 1}", fn.formula(data_ref), result)
         row += len(result) + 3
-    probs = xlfuncs.regime_prob(rng)
-    prob_ref = _array(reg, "A1", f"=REGIME_PROB({data_ref})", probs)
+    prob = CATALOGUE["REGIME_PROB"]
+    probs = prob.udf(rng)
+    prob_ref = _array(reg, "A1", prob.formula(data_ref), probs)
     chart = AreaChart()
     chart.grouping = "percentStacked"
     chart.title = "Filtered regime probabilities"

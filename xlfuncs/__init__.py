@@ -1,43 +1,10 @@
-"""Excel functions (xlwings UDFs). Name this module in xlwings' UDF Modules: `xlfuncs`."""
+"""Excel functions (xlwings UDFs). Name this module in xlwings' UDF Modules: `xlfuncs`.
 
-from xlfuncs.functions import (
-    backtest,
-    backtest_stats,
-    engine_info,
-    regime_current,
-    regime_prob,
-    regime_state,
-    regime_summary,
-    regime_transition,
-    regime_weights,
-    returns,
-    risk_measure,
-    state_corr,
-    state_cvar,
-    state_stats,
-    state_var,
-    static_weights,
-    stress_test,
-    var_backtest,
-)
+Every entry of `xlfuncs.functions.CATALOGUE` becomes a module attribute here (e.g.
+`xlfuncs.regime_prob`): the body inside the error guard, with xlwings' decorators applied.
+"""
 
-__all__ = [
-    "backtest",
-    "backtest_stats",
-    "engine_info",
-    "regime_current",
-    "regime_prob",
-    "regime_state",
-    "regime_summary",
-    "regime_transition",
-    "regime_weights",
-    "returns",
-    "risk_measure",
-    "state_corr",
-    "state_cvar",
-    "state_stats",
-    "state_var",
-    "static_weights",
-    "stress_test",
-    "var_backtest",
-]
+from xlfuncs.functions import CATALOGUE
+
+globals().update({entry.python_name: entry.udf for entry in CATALOGUE.values()})
+__all__ = [entry.python_name for entry in CATALOGUE.values()]

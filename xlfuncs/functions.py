@@ -1,18 +1,21 @@
-"""The Excel function catalogue (SPEC §4): thin xlwings UDFs over the engine.
+"""The Excel function catalogue (SPEC §4): thin bodies over the engine, and `CATALOGUE`.
 
-Each function parses its ranges (`xlfuncs.convert`), calls the engine (fits are cached by
+Each body parses its ranges (`xlfuncs.convert`), calls the engine (fits are cached by
 content, so many cells over one range fit once), and returns a table with a header row.
+`CATALOGUE` (at the end) declares each function's Excel name, arguments and argument text;
+`xlfuncs` turns every entry into an xlwings UDF inside the error guard (`xlfuncs.catalogue`).
+Adding a function: a body here and one entry in `CATALOGUE`.
 """
 
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import xlwings as xw
 
 import engine
 from engine import DEFAULT_SEED
@@ -35,6 +38,7 @@ from engine.risk import (
 )
 from engine.validation.stress import historical_stress, hypothetical_shock
 from engine.validation.var_backtest import backtest_var
+from xlfuncs.catalogue import Arg, ExcelFunction, catalogue, variant
 from xlfuncs.convert import (
     check_simple_returns,
     is_blank_range,
@@ -46,29 +50,63 @@ from xlfuncs.convert import (
     returns_frame,
     weights_vector,
 )
-from xlfuncs.guard import excel_function, spill
+from xlfuncs.guard import spill
 
-RETURNS_DOC = "Returns range: header row of asset names, optional first column of dates"
-N_STATES_DOC = "Number of regimes: 2 (default), 3 or 4"
-METHOD_DOC = f"Detector: {', '.join(DETECTORS)} (default hmm)"
-SEED_DOC = "Random seed (default 0); same seed, same result"
-CONF_DOC = "Confidence level, e.g. 0.95 (default) or 0.99"
-WEIGHTS_DOC = "Portfolio weights, a row or column summing to 1 (default: equal weights)"
+# Excel arguments arrive as whatever the cell or range holds: the catalogue says which are
+# ranges, and the bodies parse them (xlfuncs.convert), so they carry no annotation.
+Table = list[list[Any]]
+
+# -- arguments shared by several functions (the text the function wizard shows) --------------
+RETURNS = Arg(
+    "returns",
+    "Returns range: header row of asset names, optional first column of dates",
+    "range",
+    required=True,
+)
+N_STATES = Arg("n_states", "Number of regimes: 2 (default), 3 or 4")
+METHOD = Arg("method", f"Detector: {', '.join(DETECTORS)} (default hmm)")
+SEED = Arg("seed", "Random seed (default 0); same seed, same result")
+REGIME = (N_STATES, METHOD, SEED)
+CONFIDENCE = Arg("confidence", "Confidence level, e.g. 0.95 (default) or 0.99")
+WEIGHTS = Arg(
+    "weights",
+    "Portfolio weights, a row or column summing to 1 (default: equal weights)",
+    "range",
+)
+OBJECTIVE = Arg("objective", f"Allocation rule: {', '.join(OBJECTIVES)} (default min_variance)")
+MAX_WEIGHT = Arg("max_weight", "Largest weight per asset, e.g. 0.4 (default 1)")
+STATE_TAIL_ARGS = (
+    RETURNS,
+    WEIGHTS,
+    CONFIDENCE,
+    Arg("state", "One state (number 1..K or label, e.g. Crisis); blank: all states"),
+    Arg("estimator", "historical (default), gaussian, student_t, cornish_fisher or evt"),
+    *REGIME,
+    Arg(
+        "weighting",
+        "hard (default): days in the state; probability: every day weighted by its probability",
+    ),
+)
+BACKTEST_ARGS = (
+    RETURNS,
+    Arg(
+        "static_weights",
+        "Static weights (row or column summing to 1); blank: the objective's",
+        "range",
+    ),
+    OBJECTIVE,
+    Arg("cost_bps", "Trading cost in basis points, one way (default 10)"),
+    Arg("rebalance", "daily, weekly, monthly (default), quarterly or regime_change"),
+    Arg("delay", "Days between decision and trade (default 1, at least 1)"),
+    *REGIME,
+)
 
 
 def _returns(values: Any) -> Any:
     return check_simple_returns(returns_frame(values, "returns"))
 
 
-@xw.func
-@xw.arg(
-    "prices",
-    "raw",
-    doc="Prices: header row of asset names, optional first column of dates",
-)
-@xw.arg("method", doc="simple (default): P_t / P_t-1 - 1; log: ln(P_t / P_t-1)")
-@excel_function("RETURNS")
-def returns(prices: Any, method: Any = None) -> list[list[Any]]:
+def returns(prices, method=None) -> Table:
     """Periodic returns from a price table (one row fewer: the first date has no return)."""
     frame = returns_frame(prices, "prices")
     out = prices_to_returns(frame, optional_text(method, "method", "simple", RETURN_METHODS))
@@ -89,19 +127,7 @@ def _date_cells(index: Any) -> list[Any]:
     return index.tolist()
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg(
-    "smoothed",
-    doc="FALSE (default): filtered, data up to each date. TRUE: smoothed, uses future data",
-)
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("REGIME_PROB")
-def regime_prob(
-    returns: Any, n_states: Any = None, method: Any = None, smoothed: Any = None, seed: Any = None
-) -> list[list[Any]]:
+def regime_prob(returns, n_states=None, method=None, smoothed=None, seed=None) -> Table:
     """Probability of each market regime on every date (filtered: uses data up to that date)."""
     frame = _returns(returns)
     use_smoothed = optional_bool(smoothed, "smoothed", False)
@@ -115,15 +141,7 @@ def _fit(returns: Any, n_states: Any, method: Any, seed: Any) -> Any:
     return fit_regimes(frame, *_regime_args(n_states, method, seed))
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("REGIME_STATE")
-def regime_state(
-    returns: Any, n_states: Any = None, method: Any = None, seed: Any = None
-) -> list[list[Any]]:
+def regime_state(returns, n_states=None, method=None, seed=None) -> Table:
     """Most likely regime on every date (filtered: uses data up to that date)."""
     result = _fit(returns, n_states, method, seed)
     names = [*result.labels, None]  # -1 (feature warm-up) -> blank
@@ -135,15 +153,7 @@ def regime_state(
     return rows
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("REGIME_CURRENT")
-def regime_current(
-    returns: Any, n_states: Any = None, method: Any = None, seed: Any = None
-) -> list[list[Any]]:
+def regime_current(returns, n_states=None, method=None, seed=None) -> Table:
     """Today's regime: the last date, its most likely state and each state's probability."""
     result = _fit(returns, n_states, method, seed)
     last = result.filtered.iloc[-1]
@@ -155,15 +165,7 @@ def regime_current(
     ]
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("REGIME_SUMMARY")
-def regime_summary(
-    returns: Any, n_states: Any = None, method: Any = None, seed: Any = None
-) -> list[list[Any]]:
+def regime_summary(returns, n_states=None, method=None, seed=None) -> Table:
     """Per regime: annualised mean and volatility, share of days, expected duration; then
     the fit's log-likelihood and BIC where the detector defines them."""
     result = _fit(returns, n_states, method, seed)
@@ -179,15 +181,7 @@ def regime_summary(
     return rows
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("REGIME_TRANSITION")
-def regime_transition(
-    returns: Any, n_states: Any = None, method: Any = None, seed: Any = None
-) -> list[list[Any]]:
+def regime_transition(returns, n_states=None, method=None, seed=None) -> Table:
     """Transition matrix: row = today's regime, column = tomorrow's; rows sum to 1."""
     result = _fit(returns, n_states, method, seed)
     P = result.detector.transmat_
@@ -195,7 +189,6 @@ def regime_transition(
 
 
 def _state_tail(
-    name: str,
     conditional: bool,
     returns: Any,
     weights: Any,
@@ -238,104 +231,25 @@ def _state_tail(
     return rows
 
 
-WEIGHTING_DOC = (
-    "hard (default): days in the state; probability: every day weighted by its probability"
+state_var = variant(
+    "state_var",
+    "Value at risk of the portfolio in each regime: a positive loss.",
+    STATE_TAIL_ARGS,
+    _state_tail,
+    False,
 )
-ESTIMATOR_DOC = "historical (default), gaussian, student_t, cornish_fisher or evt"
+state_cvar = variant(
+    "state_cvar",
+    "Conditional VaR (expected shortfall) of the portfolio in each regime: a positive loss.",
+    STATE_TAIL_ARGS,
+    _state_tail,
+    True,
+)
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
-@xw.arg("confidence", doc=CONF_DOC)
-@xw.arg("state", doc="One state (number 1..K or label, e.g. Crisis); blank: all states")
-@xw.arg("estimator", doc=ESTIMATOR_DOC)
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@xw.arg("weighting", doc=WEIGHTING_DOC)
-@excel_function("STATE_VAR")
-def state_var(
-    returns: Any,
-    weights: Any = None,
-    confidence: Any = None,
-    state: Any = None,
-    estimator: Any = None,
-    n_states: Any = None,
-    method: Any = None,
-    seed: Any = None,
-    weighting: Any = None,
-) -> Any:
-    """Value at risk of the portfolio in each regime: a positive loss."""
-    return _state_tail(
-        "STATE_VAR",
-        False,
-        returns,
-        weights,
-        confidence,
-        state,
-        estimator,
-        n_states,
-        method,
-        seed,
-        weighting,
-    )
-
-
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
-@xw.arg("confidence", doc=CONF_DOC)
-@xw.arg("state", doc="One state (number 1..K or label, e.g. Crisis); blank: all states")
-@xw.arg("estimator", doc=ESTIMATOR_DOC)
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@xw.arg("weighting", doc=WEIGHTING_DOC)
-@excel_function("STATE_CVAR")
-def state_cvar(
-    returns: Any,
-    weights: Any = None,
-    confidence: Any = None,
-    state: Any = None,
-    estimator: Any = None,
-    n_states: Any = None,
-    method: Any = None,
-    seed: Any = None,
-    weighting: Any = None,
-) -> Any:
-    """Conditional VaR (expected shortfall) of the portfolio in each regime: a positive loss."""
-    return _state_tail(
-        "STATE_CVAR",
-        True,
-        returns,
-        weights,
-        confidence,
-        state,
-        estimator,
-        n_states,
-        method,
-        seed,
-        weighting,
-    )
-
-
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
-@xw.arg("confidence", doc=CONF_DOC)
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("STATE_STATS")
 def state_stats(
-    returns: Any,
-    weights: Any = None,
-    confidence: Any = None,
-    n_states: Any = None,
-    method: Any = None,
-    seed: Any = None,
-) -> list[list[Any]]:
+    returns, weights=None, confidence=None, n_states=None, method=None, seed=None
+) -> Table:
     """Per regime: observations, share, annualised mean and volatility, VaR, CVaR with a 90%
     bootstrap interval, and max drawdown of the portfolio (historical, losses positive)."""
     frame = _returns(returns)
@@ -352,16 +266,7 @@ def state_stats(
     return spill(["State", *table.columns], list(table.index), table.to_numpy())
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("state", doc="State number 1..K or label; blank: today's most likely state")
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("STATE_CORR")
-def state_corr(
-    returns: Any, state: Any = None, n_states: Any = None, method: Any = None, seed: Any = None
-) -> list[list[Any]]:
+def state_corr(returns, state=None, n_states=None, method=None, seed=None) -> Table:
     """Correlation matrix of the assets on the days of one regime."""
     frame = _returns(returns)
     k, m, s = _regime_args(n_states, method, seed)
@@ -379,20 +284,7 @@ def state_corr(
     return spill([result.labels[pick], *frame.columns], list(frame.columns), corr)
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
-@xw.arg("confidence", doc="VaR level (default 0.99, the Basel and UCITS level)")
-@xw.arg("window", doc="Rolling window of the historical VaR in days (default 250)")
-@xw.arg("estimator", doc="historical (default)")
-@excel_function("VAR_BACKTEST")
-def var_backtest(
-    returns: Any,
-    weights: Any = None,
-    confidence: Any = None,
-    window: Any = None,
-    estimator: Any = None,
-) -> list[list[Any]]:
+def var_backtest(returns, weights=None, confidence=None, window=None, estimator=None) -> Table:
     """Backtest of a rolling 1-day VaR: exceptions, Kupiec, Christoffersen, conditional
     coverage, Basel traffic light (last 250 days), UCITS flag (> 4 in 250 at 99%), ES Z2."""
     frame = _returns(returns)
@@ -425,22 +317,9 @@ def var_backtest(
     return rows
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("objective", doc=f"Allocation rule: {', '.join(OBJECTIVES)} (default min_variance)")
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("max_weight", doc="Largest weight per asset, e.g. 0.4 (default 1)")
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("REGIME_WEIGHTS")
 def regime_weights(
-    returns: Any,
-    objective: Any = None,
-    n_states: Any = None,
-    method: Any = None,
-    max_weight: Any = None,
-    seed: Any = None,
-) -> list[list[Any]]:
+    returns, objective=None, n_states=None, method=None, max_weight=None, seed=None
+) -> Table:
     """Long-only weights per regime, and Now: blended by today's filtered regime probabilities."""
     frame = _returns(returns)
     obj = optional_text(objective, "objective", "min_variance", OBJECTIVES)
@@ -453,15 +332,7 @@ def regime_weights(
     return spill(["Asset", *table.columns], list(table.index), table.to_numpy())
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("measure", doc=f"One of {', '.join(RISK_MEASURES)}")
-@xw.arg("confidence", doc=CONF_DOC + " (var, cvar, es, cdar)")
-@xw.arg("weights", "raw", doc="Portfolio weights; blank: one figure per asset")
-@excel_function("RISK_MEASURE")
-def risk_measure(
-    returns: Any, measure: Any = None, confidence: Any = None, weights: Any = None
-) -> Any:
+def risk_measure(returns, measure=None, confidence=None, weights=None) -> Any:
     """One risk measure per asset, or for the portfolio when weights are given (losses positive)."""
     frame = _returns(returns)
     name = optional_text(measure, "measure", "", tuple(RISK_MEASURES))
@@ -477,15 +348,7 @@ def risk_measure(
     return [list(frame.columns), values.tolist()]
 
 
-OBJECTIVE_DOC = f"Allocation rule: {', '.join(OBJECTIVES)} (default min_variance)"
-
-
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("objective", doc=OBJECTIVE_DOC)
-@xw.arg("max_weight", doc="Largest weight per asset, e.g. 0.4 (default 1)")
-@excel_function("STATIC_WEIGHTS")
-def static_weights(returns: Any, objective: Any = None, max_weight: Any = None) -> list[list[Any]]:
+def static_weights(returns, objective=None, max_weight=None) -> Table:
     """The static benchmark's long-only weights, estimated on the whole range."""
     frame = _returns(returns)
     obj = optional_text(objective, "objective", "min_variance", OBJECTIVES)
@@ -495,6 +358,7 @@ def static_weights(returns: Any, objective: Any = None, max_weight: Any = None) 
 
 
 def _comparison(
+    render: Callable[[pd.DataFrame, Any], list[list[Any]]],
     returns: Any,
     static_weights: Any,
     objective: Any,
@@ -504,7 +368,9 @@ def _comparison(
     n_states: Any,
     method: Any,
     seed: Any,
-) -> tuple[Any, Any]:
+) -> Table:
+    """BACKTEST and BACKTEST_STATS: one walk-forward comparison (cached by content), two views
+    of it (`render(returns frame, comparison)`)."""
     frame = _returns(returns)
     fixed = None
     if not is_blank_range(static_weights):
@@ -521,45 +387,10 @@ def _comparison(
         method=m,
         seed=s,
     )
-    return frame, comp
+    return render(frame, comp)
 
 
-BACKTEST_ARGS = (
-    ("static_weights", "Static weights (row or column summing to 1); blank: the objective's"),
-    ("objective", OBJECTIVE_DOC),
-    ("cost_bps", "Trading cost in basis points, one way (default 10)"),
-    ("rebalance", "daily, weekly, monthly (default), quarterly or regime_change"),
-    ("delay", "Days between decision and trade (default 1, at least 1)"),
-)
-
-
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("static_weights", "raw", doc=BACKTEST_ARGS[0][1])
-@xw.arg("objective", doc=OBJECTIVE_DOC)
-@xw.arg("cost_bps", doc=BACKTEST_ARGS[2][1])
-@xw.arg("rebalance", doc=BACKTEST_ARGS[3][1])
-@xw.arg("delay", doc=BACKTEST_ARGS[4][1])
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("BACKTEST")
-def backtest(
-    returns: Any,
-    static_weights: Any = None,
-    objective: Any = None,
-    cost_bps: Any = None,
-    rebalance: Any = None,
-    delay: Any = None,
-    n_states: Any = None,
-    method: Any = None,
-    seed: Any = None,
-) -> list[list[Any]]:
-    """Walk-forward NAV of the static and the regime-aware portfolio (same costs and delay),
-    the regime in force and the dynamic turnover, every date."""
-    frame, comp = _comparison(
-        returns, static_weights, objective, cost_bps, rebalance, delay, n_states, method, seed
-    )
+def _nav_table(frame: pd.DataFrame, comp: Any) -> Table:
     rows: list[list[Any]] = [
         [frame.index.name, "Static NAV", "Dynamic NAV", "Regime", "Dynamic turnover"]
     ]
@@ -575,47 +406,30 @@ def backtest(
     return rows
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("static_weights", "raw", doc=BACKTEST_ARGS[0][1])
-@xw.arg("objective", doc=OBJECTIVE_DOC)
-@xw.arg("cost_bps", doc=BACKTEST_ARGS[2][1])
-@xw.arg("rebalance", doc=BACKTEST_ARGS[3][1])
-@xw.arg("delay", doc=BACKTEST_ARGS[4][1])
-@xw.arg("n_states", doc=N_STATES_DOC)
-@xw.arg("method", doc=METHOD_DOC)
-@xw.arg("seed", doc=SEED_DOC)
-@excel_function("BACKTEST_STATS")
-def backtest_stats(
-    returns: Any,
-    static_weights: Any = None,
-    objective: Any = None,
-    cost_bps: Any = None,
-    rebalance: Any = None,
-    delay: Any = None,
-    n_states: Any = None,
-    method: Any = None,
-    seed: Any = None,
-) -> list[list[Any]]:
-    """Static versus dynamic: CAGR, volatility, Sharpe, Sortino, max drawdown, Calmar, CVaR,
-    turnover, costs paid and hit ratio over the same out-of-sample dates."""
-    _, comp = _comparison(
-        returns, static_weights, objective, cost_bps, rebalance, delay, n_states, method, seed
-    )
+def _metric_table(frame: pd.DataFrame, comp: Any) -> Table:
     t = comp.table
     return spill(["Metric", *t.columns], list(t.index), t.to_numpy())
 
 
-@xw.func
-@xw.arg("returns", "raw", doc=RETURNS_DOC)
-@xw.arg("weights", "raw", doc=WEIGHTS_DOC)
-@xw.arg(
-    "scenarios",
-    "raw",
-    doc="Blank: historical crises the dates cover. Or a table: scenario name, one shock per asset",
+backtest = variant(
+    "backtest",
+    "Walk-forward NAV of the static and the regime-aware portfolio (same costs and delay), "
+    "the regime in force and the dynamic turnover, every date.",
+    BACKTEST_ARGS,
+    _comparison,
+    _nav_table,
 )
-@excel_function("STRESS_TEST")
-def stress_test(returns: Any, weights: Any = None, scenarios: Any = None) -> list[list[Any]]:
+backtest_stats = variant(
+    "backtest_stats",
+    "Static versus dynamic: CAGR, volatility, Sharpe, Sortino, max drawdown, Calmar, CVaR, "
+    "turnover, costs paid and hit ratio over the same out-of-sample dates.",
+    BACKTEST_ARGS,
+    _comparison,
+    _metric_table,
+)
+
+
+def stress_test(returns, weights=None, scenarios=None) -> Table:
     """Portfolio loss per scenario (positive = loss), the worst asset, the regime at the time."""
     frame = _returns(returns)
     w = weights_vector(weights, frame.shape[1])
@@ -646,9 +460,7 @@ def stress_test(returns: Any, weights: Any = None, scenarios: Any = None) -> lis
     return rows
 
 
-@xw.func
-@excel_function("ENGINE_INFO")
-def engine_info() -> list[list[Any]]:
+def engine_info() -> Table:
     """Engine version, dependency versions and seed policy, for the audit trail."""
     rows: list[list[Any]] = [["Item", "Value"], ["regime-risk", engine.__version__]]
     rows.append(["python", platform.python_version()])
@@ -666,3 +478,95 @@ def engine_info() -> list[list[Any]]:
         ]
     )
     return rows
+
+
+# -- the catalogue (SPEC §4): Excel name, body, arguments in order ----------------------------
+CATALOGUE = catalogue(
+    ExcelFunction(
+        "RETURNS",
+        returns,
+        (
+            Arg(
+                "prices",
+                "Prices: header row of asset names, optional first column of dates",
+                "range",
+                required=True,
+            ),
+            Arg("method", "simple (default): P_t / P_t-1 - 1; log: ln(P_t / P_t-1)"),
+        ),
+    ),
+    ExcelFunction(
+        "REGIME_PROB",
+        regime_prob,
+        (
+            RETURNS,
+            N_STATES,
+            METHOD,
+            Arg(
+                "smoothed",
+                "FALSE (default): filtered, data up to each date. TRUE: smoothed, uses future data",
+            ),
+            SEED,
+        ),
+    ),
+    ExcelFunction("REGIME_STATE", regime_state, (RETURNS, *REGIME)),
+    ExcelFunction("REGIME_CURRENT", regime_current, (RETURNS, *REGIME)),
+    ExcelFunction("REGIME_SUMMARY", regime_summary, (RETURNS, *REGIME)),
+    ExcelFunction("REGIME_TRANSITION", regime_transition, (RETURNS, *REGIME)),
+    ExcelFunction("STATE_VAR", state_var, STATE_TAIL_ARGS),
+    ExcelFunction("STATE_CVAR", state_cvar, STATE_TAIL_ARGS),
+    ExcelFunction("STATE_STATS", state_stats, (RETURNS, WEIGHTS, CONFIDENCE, *REGIME)),
+    ExcelFunction(
+        "STATE_CORR",
+        state_corr,
+        (
+            RETURNS,
+            Arg("state", "State number 1..K or label; blank: today's most likely state"),
+            *REGIME,
+        ),
+    ),
+    ExcelFunction(
+        "VAR_BACKTEST",
+        var_backtest,
+        (
+            RETURNS,
+            WEIGHTS,
+            Arg("confidence", "VaR level (default 0.99, the Basel and UCITS level)"),
+            Arg("window", "Rolling window of the historical VaR in days (default 250)"),
+            Arg("estimator", "historical (default)"),
+        ),
+    ),
+    ExcelFunction(
+        "REGIME_WEIGHTS",
+        regime_weights,
+        (RETURNS, OBJECTIVE, N_STATES, METHOD, MAX_WEIGHT, SEED),
+    ),
+    ExcelFunction(
+        "RISK_MEASURE",
+        risk_measure,
+        (
+            RETURNS,
+            Arg("measure", f"One of {', '.join(RISK_MEASURES)}"),
+            Arg("confidence", CONFIDENCE.doc + " (var, cvar, es, cdar)"),
+            Arg("weights", "Portfolio weights; blank: one figure per asset", "range"),
+        ),
+    ),
+    ExcelFunction("STATIC_WEIGHTS", static_weights, (RETURNS, OBJECTIVE, MAX_WEIGHT)),
+    ExcelFunction("BACKTEST", backtest, BACKTEST_ARGS),
+    ExcelFunction("BACKTEST_STATS", backtest_stats, BACKTEST_ARGS),
+    ExcelFunction(
+        "STRESS_TEST",
+        stress_test,
+        (
+            RETURNS,
+            WEIGHTS,
+            Arg(
+                "scenarios",
+                "Blank: historical crises the dates cover. Or a table: scenario name, one shock "
+                "per asset",
+                "range",
+            ),
+        ),
+    ),
+    ExcelFunction("ENGINE_INFO", engine_info, ()),
+)

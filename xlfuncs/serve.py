@@ -48,9 +48,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
             "(set XLWINGS_AUTH_PROVIDERS); anyone who can reach this port can call the functions.",
             file=sys.stderr,
         )
-    import xlfuncs
+    from xlfuncs.functions import CATALOGUE
 
-    if not hasattr(xlfuncs.regime_prob, "__xlfunc__"):
+    if not hasattr(CATALOGUE["REGIME_PROB"].udf, "__xlfunc__"):
         print(
             "regime-risk serve: xlwings was imported before XLWINGS_ON_SERVER=true", file=sys.stderr
         )

@@ -119,8 +119,9 @@ def sharpe_difference_test(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
     z = (SR_a - SR_b) / sqrt(θ/T), θ = 2 - 2ρ + ½(SR_a² + SR_b² - 2 SR_a SR_b ρ²) (per period).
     Returns (z, two-sided p-value). Sharpe ratios equal to 12 significant digits (identical or
-    rescaled series: rounding is all that tells them apart) give z = 0, p = 1. ρ is clipped to [-1, 1] and θ floored at 0: rounding can put the sample correlation of
-    identical series just above 1 and θ just below 0."""
+    rescaled series: rounding is all that tells them apart) give z = 0, p = 1. ρ is clipped to
+    [-1, 1] and θ floored at 0: rounding can put the sample correlation of identical series
+    just above 1 and θ just below 0."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     T = a.size
     sa, sb = a.mean() / a.std(ddof=1), b.mean() / b.std(ddof=1)

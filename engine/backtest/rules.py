@@ -18,7 +18,13 @@ def risk_off_returns(
     """Daily returns and weights of 'asset when in_market[t] else cash'.
 
     in_market[t] is decided at close t; the weight changes at close t + delay, so it first
-    earns asset[t + delay + 1]. Shapes: (n,) each. Returns (strategy returns, asset weight).
+    earns asset[t + delay + 1]. Shapes: (n,) each. Returns (strategy returns, asset weight held
+    over each period).
+
+    Costs follow `engine.backtest.simulator.simulate` exactly: a trade at close t is paid from
+    the NAV at that close, r_t = (1 + w_t a_t + (1 - w_t) c_t)(1 - bp·|w_{t+1} - w_t|) - 1, so a
+    0/1 signal gives the same returns on both paths (tested to 1e-12). A trade at the last
+    close is paid too, as `simulate` does.
     """
     if delay < 1:
         raise InputError(
@@ -26,9 +32,13 @@ def risk_off_returns(
         )
     sig = np.asarray(in_market, dtype=float)
     n = sig.size
-    w = np.zeros(n)
     lag = delay + 1
-    w[lag:] = sig[: n - lag]  # weight held over period t
-    trades = np.abs(np.diff(np.r_[0.0, w]))  # traded at the close before period t
-    r = w * asset + (1.0 - w) * cash - trades * cost_bps / 1e4
+    w_ext = np.zeros(
+        n + 1
+    )  # weight held over period t; entry n is the one bought at the last close
+    w_ext[lag:] = sig[: n + 1 - lag]
+    w = w_ext[:n]
+    traded = np.abs(np.diff(w_ext))  # traded at close t
+    gross = w * asset + (1.0 - w) * cash
+    r = (1.0 + gross) * (1.0 - traded * cost_bps / 1e4) - 1.0
     return r, w

@@ -126,7 +126,15 @@ def _cornish_fisher_z(z: Any, s: Any, k: Any) -> Any:
     return z + (z**2 - 1) * s / 6 + (z**3 - 3 * z) * k / 24 - (2 * z**3 - 5 * z) * s**2 / 36
 
 
-_CF_NODES, _CF_WEIGHTS = np.polynomial.legendre.leggauss(256)
+def _cornish_fisher_tail_mean(alpha: float, s: Any, k: Any) -> Any:
+    """E[z_cf(Z) | Z < q], q = Φ⁻¹(α): the mean Cornish-Fisher quantile over the tail, exact.
+
+    With φ = φ(q) and the truncated normal moments E[Z | Z<q] = -φ/α, E[Z² | Z<q] = 1 - qφ/α,
+    E[Z³ | Z<q] = -(q² + 2)φ/α, the polynomial z_cf is averaged term by term."""
+    q = stats.norm.ppf(alpha)
+    ratio = stats.norm.pdf(q) / alpha
+    m1, m2, m3 = -ratio, 1.0 - q * ratio, -(q**2 + 2.0) * ratio
+    return m1 + (m2 - 1.0) * s / 6 + (m3 - 3.0 * m1) * k / 24 - (2.0 * m3 - 5.0 * m1) * s**2 / 36
 
 
 def _parametric_tail(
@@ -148,12 +156,8 @@ def _parametric_tail(
         k = _standardized_moment(r, 4, w) - 3.0
         if not conditional:
             return -(mu + sd * _cornish_fisher_z(stats.norm.ppf(alpha), s, k))
-        # ES = -(mu + sd · mean of the CF quantile over the tail u in (0, alpha)), by quadrature
-        u = alpha * (_CF_NODES + 1) / 2
-        zq = _cornish_fisher_z(stats.norm.ppf(u)[:, None], np.atleast_1d(s), np.atleast_1d(k))
-        tail_mean = (_CF_WEIGHTS[:, None] * zq).sum(axis=0) / 2
-        out = -(mu + sd * (tail_mean if r.ndim == 2 else tail_mean[0]))
-        return out
+        # ES = -(mu + sd · mean of the CF quantile over the tail u in (0, alpha))
+        return -(mu + sd * _cornish_fisher_tail_mean(alpha, s, k))
     if w is not None:
         raise InputError(
             "sample_weight", f"the {estimator} estimator does not take observation weights"
@@ -254,7 +258,8 @@ def conditional_value_at_risk(
     historical: Rockafellar–Uryasev with the fractional tail atom, k = (1-c)·n, i = ceil(k)-1,
       -(Σ_{j<i} r_(j) + (k - i)·r_(i)) / k (equals skfolio's `cvar`, weighted too).
     gaussian: -μ + σ φ(z)/(1-c). student_t: -loc + scale·f_ν(q)/(1-c)·(ν + q²)/(ν - 1).
-    cornish_fisher: the mean of the Cornish-Fisher quantile over the tail (Gauss-Legendre).
+    cornish_fisher: -(μ + σ E[z_cf(Z) | Z < z_{1-c}]), the mean Cornish-Fisher quantile over the
+      tail in closed form from the truncated normal moments (see `_cornish_fisher_tail_mean`).
     evt: (VaR + β - ξu)/(1 - ξ).
     """
     return _tail(returns, confidence, estimator, sample_weight, True, evt_threshold)

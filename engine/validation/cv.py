@@ -17,7 +17,7 @@ import pandas as pd
 from engine.errors import InputError
 from engine.regimes import DETECTORS, hard_states
 from engine.regimes.base import signal
-from engine.regimes.selection import risk_off_sharpe
+from engine.validation.selection import risk_off_sharpe
 
 
 def purged_kfold(
