@@ -66,3 +66,31 @@ def test_engine_imports_point_down(path):
 def test_xlfuncs_never_import_the_report_builders():
     for path in sorted((ROOT / "xlfuncs").rglob("*.py")):
         assert not any(m.split(".")[0] == "workbooks" for m in _imports(path)), path
+
+
+HEAVY = ("sklearn", "statsmodels", "hmmlearn", "xlwings", "yfinance")
+
+
+@pytest.mark.parametrize(
+    ("module", "allowed"),
+    [
+        ("engine.config", ()),
+        ("engine.pipeline", ()),
+        ("workbooks.cli", ()),
+        ("workbooks.report", ()),
+        ("xlfuncs", ("xlwings",)),  # the decorators run at import
+    ],
+)
+def test_heavy_libraries_load_where_they_are_used(module, allowed):
+    """A command pays only for what it uses: the detectors, optimisers and xlwings import their
+    libraries inside the functions that need them (timings: benchmarks/bench_imports.py)."""
+    import json
+    import subprocess
+    import sys
+
+    code = f"import sys, json; import {module}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    loaded = set(json.loads(out.stdout))
+    assert not [h for h in HEAVY if h in loaded and h not in allowed], module

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.mixture import GaussianMixture
 
 from engine.features import VOLATILITY_FEATURES, FeatureSpec
 from engine.regimes.base import FeatureDetector
@@ -34,6 +32,8 @@ class GaussianMixtureDetector(FeatureDetector):
         self.random_state = random_state
 
     def _fit(self, X: np.ndarray) -> None:
+        from sklearn.mixture import GaussianMixture  # heavy: imported by the fits that use it
+
         Z, valid = self._training_features(X)
         self.model_ = GaussianMixture(
             self.n_states,
@@ -67,6 +67,8 @@ class KMeansDetector(FeatureDetector):
         self.random_state = random_state
 
     def _fit(self, X: np.ndarray) -> None:
+        from sklearn.cluster import KMeans
+
         Z, valid = self._training_features(X)
         self.model_ = KMeans(self.n_states, n_init=self.n_init, random_state=self.random_state).fit(
             Z

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.cluster import kmeans_plusplus
 
 from engine.errors import InputError
 from engine.features import VOLATILITY_FEATURES, FeatureSpec
@@ -111,6 +110,8 @@ class JumpModelDetector(FeatureDetector):
         return loss if grid is None else loss @ grid.T
 
     def _fit(self, X: np.ndarray) -> None:
+        from sklearn.cluster import kmeans_plusplus  # heavy: imported by the fits that use it
+
         if self.jump_penalty < 0:
             raise InputError("jump_penalty", f"must be 0 or more (got {self.jump_penalty})")
         Z, valid = self._training_features(X)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from engine.errors import InputError
 from engine.features import VOLATILITY_FEATURES, FeatureSpec
@@ -26,6 +25,8 @@ def forward_volatility_labels(
 ) -> np.ndarray:
     """Label t = level of std(sig[t+1 .. t+h]) among K k-means levels of its log; -1 where the
     window runs past the end (the purge)."""
+    from sklearn.cluster import KMeans  # heavy: imported by the fits that use it
+
     n = sig.size
     out = np.full(n, -1)
     if n <= horizon + 1:
