@@ -2,7 +2,8 @@
 
 Usage (from the repository root, only python3.12 needed):
     python3.12 dev.py report [--out FILE] [--config FILE]   main job on the bundled data
-    python3.12 dev.py test [pytest args]                     the whole test suite
+    python3.12 dev.py test [pytest args]                     the whole test suite (parallel;
+                                                             -m "not slow": the quick loop)
     python3.12 dev.py lint                                   ruff check, ruff format --check, mypy
     python3.12 dev.py bench                                  benchmark scripts
 The environment is re-synced only when requirements.lock or pyproject.toml change.
@@ -67,6 +68,11 @@ def main(argv: list[str]) -> int:
             args = [*args, "--out", "out/regime_risk_report.xlsx"]
         return subprocess.call([str(BIN / "regime-risk"), "report", *args], cwd=ROOT, env=env)
     if task == "test":
+        if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
+            # one process per core (at most 4), whole files per process so module fixtures
+            # are built once; each process runs BLAS single-threaded (tests/conftest.py)
+            workers = max(1, min(4, os.cpu_count() or 1))
+            args = ["-n", str(workers), "--dist", "loadfile", *args]
         return subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
     if task == "lint":
         rc = 0

@@ -41,6 +41,17 @@ def multi_returns() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def six_asset_returns() -> pd.DataFrame:
+    """SP500, GOLD, WTI, AAPL, XOM, JNJ 2000..2012 (shared by the allocation and backtest tests)."""
+    prices, _ = align_prices(
+        load_sample_prices(
+            ["SP500", "GOLD", "WTI", "AAPL", "XOM", "JNJ"], "2000-01-01", "2012-12-31"
+        )
+    )
+    return prices_to_returns(prices)
+
+
+@pytest.fixture(scope="session")
 def simulated_two_state():
     """Well separated: 0.6% vs 3% daily vol, Student-t(5) noise, persistent states."""
     return simulate_regime_returns(n_obs=3000, n_assets=1, seed=7, vols=np.array([0.006, 0.03]))

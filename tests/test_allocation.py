@@ -63,15 +63,8 @@ def test_state_weights_and_blend():
 
 
 @pytest.fixture(scope="module")
-def six_assets():
-    from engine.data import align_prices, load_sample_prices, prices_to_returns
-
-    p, _ = align_prices(
-        load_sample_prices(
-            ["SP500", "GOLD", "WTI", "AAPL", "XOM", "JNJ"], "2000-01-01", "2012-12-31"
-        )
-    )
-    return prices_to_returns(p).to_numpy()
+def six_assets(six_asset_returns):
+    return six_asset_returns.to_numpy()
 
 
 TIGHT = {"tol_gap_abs": 1e-13, "tol_gap_rel": 1e-13, "tol_feas": 1e-13, "max_iter": 500}

@@ -21,6 +21,7 @@ def test_purged_kfold_keeps_gaps_around_every_test_block():
         purged_kfold(15, 5)
 
 
+@pytest.mark.slow
 def test_cross_validation_ranks_jump_penalties():
     sim = simulate_regime_returns(
         3000, vols=np.array([0.006, 0.03]), means=np.array([0.0006, -0.002]), seed=1

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,89 @@ def report(analysis, tmp_path_factory):
     return build_report(analysis, tmp_path_factory.mktemp("rep") / "report.xlsx")
 
 
-def test_report_has_the_sheets_and_named_inputs(report):
-    wb = load_workbook(report)
+@pytest.fixture(scope="module")
+def report_wb(report):
+    """The report loaded once (about 2.5 s) for the tests that only read it: do not modify."""
+    return load_workbook(report)
+
+
+@pytest.fixture(scope="module")
+def formulas(report):
+    """{sheet: {"A1": "=..."}}: every formula of the report, read once: do not modify."""
+    return read_formulas(report)
+
+
+@dataclass
+class FormulaScan:
+    """What the formula tests look for, from one tokenizing pass over every formula."""
+
+    hard_coded: list[str] = field(default_factory=list)  # "Sheet!A1: formula" (numbers not 0/1)
+    functions: dict[str, str] = field(default_factory=dict)  # name -> first "Sheet!A1" calling it
+
+
+@pytest.fixture(scope="module")
+def formula_scan(formulas):
+    """Tokenizing the report's formulas takes seconds: done once for the tests that need it."""
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+
+    scan = FormulaScan()
+    for sheet, cells in formulas.items():
+        for ref, f in cells.items():
+            for t in Tokenizer(f).items:
+                if t.type == Token.OPERAND and t.subtype == Token.NUMBER:
+                    if t.value not in ("0", "1"):
+                        scan.hard_coded.append(f"{sheet}!{ref}: {f}")
+                elif t.type == Token.FUNC and t.subtype == Token.OPEN:
+                    scan.functions.setdefault(t.value[:-1], f"{sheet}!{ref}")
+    return scan
+
+
+@pytest.fixture(scope="module")
+def small_analysis(tmp_path_factory):
+    """Two assets, 2005-2010, from a CSV whose asset names look like a formula and a mention."""
+    from engine.data import load_sample_prices
+
+    folder = tmp_path_factory.mktemp("csv")
+    prices = load_sample_prices(["SP500", "GOLD"], "2005-01-01", "2010-12-31").dropna()
+    prices.columns = ["=HYPERLINK(1)", "@GOLD"]
+    prices.index.name = "Date"
+    prices.to_csv(folder / "p.csv")
+    cfg = parse_config(
+        f'[data]\nsource = "csv"\npath = "{folder / "p.csv"}"\n'
+        'columns = ["=HYPERLINK(1)", "@GOLD"]\n'
+    )
+    return run_analysis(cfg)
+
+
+DETECTOR_DATA = '[data]\ncolumns = ["SP500", "GOLD"]\nstart = "2004-01-01"\nend = "2012-12-31"\n'
+# The jump run also configures a penalty and a feature pipeline, so that one fit (about 15 s)
+# serves both the report build and test_feature_pipeline_and_penalty_come_from_configuration.
+DETECTOR_SETTINGS = {
+    "jump": (
+        "jump_penalty = 20\n"
+        'features = [{name = "ewm_log_vol", halflife = 5}, {name = "ewm_sortino", halflife = 20}]\n'
+    ),
+    "markov_switching": "",
+    "supervised": "",
+}
+
+
+@pytest.fixture(scope="module")
+def detector_analysis():
+    """run_analysis for a detector method on DETECTOR_DATA, each method run once per module."""
+    runs = {}
+
+    def run(method):
+        if method not in runs:
+            text = f'{DETECTOR_DATA}[regimes]\nmethod = "{method}"\n{DETECTOR_SETTINGS[method]}'
+            runs[method] = run_analysis(parse_config(text))
+        return runs[method]
+
+    return run
+
+
+def test_report_has_the_sheets_and_named_inputs(report_wb):
+    wb = report_wb
     assert tuple(wb.sheetnames) == SHEETS
     names = set(wb.defined_names.keys())
     assert {"Confidence", "PeriodsPerYear", "Tolerance", "Weights", "NStates", "Seed"} <= names
@@ -37,8 +119,8 @@ def test_report_has_the_sheets_and_named_inputs(report):
     assert wb["Regimes"]._charts and wb["StateRisk"]._charts
 
 
-def test_state_volatility_and_cvar_are_formulas_with_engine_values_beside(report, analysis):
-    ws = load_workbook(report)["StateRisk"]
+def test_state_volatility_and_cvar_are_formulas_with_engine_values_beside(report_wb, analysis):
+    ws = report_wb["StateRisk"]
     for s, label in enumerate(analysis.regimes.labels):
         r = STATE_RISK_FIRST_ROW + s
         assert ws[f"A{r}"].value == label
@@ -50,22 +132,12 @@ def test_state_volatility_and_cvar_are_formulas_with_engine_values_beside(report
         assert ws[f"R{r}"].value == pytest.approx(row["CVaR"], rel=1e-15)
 
 
-def test_no_number_is_hard_coded_in_a_formula(report):
-    from openpyxl.formula.tokenizer import Token, Tokenizer
-
-    for sheet, cells in read_formulas(report).items():
-        for ref, f in cells.items():
-            numbers = [
-                t.value
-                for t in Tokenizer(f).items
-                if t.type == Token.OPERAND
-                and t.subtype == Token.NUMBER
-                and t.value not in ("0", "1")
-            ]
-            assert not numbers, f"{sheet}!{ref}: {f}"
+def test_no_number_is_hard_coded_in_a_formula(formula_scan):
+    assert not formula_scan.hard_coded, formula_scan.hard_coded[:5]
 
 
-def test_recalculated_report_matches_the_engine(report, analysis):
+@pytest.mark.slow
+def test_recalculated_report_matches_the_engine(report, analysis, formulas):
     """LibreOffice recalculates every formula; values must equal the engine's to 1e-9."""
     if soffice_path() is None:
         if os.environ.get("CI") == "true":
@@ -75,7 +147,6 @@ def test_recalculated_report_matches_the_engine(report, analysis):
             "(apt-get install libreoffice-calc-nogui)"
         )
     values = read_values(recalculate(report))
-    formulas = read_formulas(report)
     n = 0
     for sheet, cells in formulas.items():
         for ref in cells:
@@ -107,26 +178,18 @@ def test_recalculated_report_matches_the_engine(report, analysis):
         assert label == res.regimes.labels[res.regimes.states[i]]
 
 
-def test_asset_names_that_look_like_formulas_stay_text(tmp_path):
+def test_asset_names_that_look_like_formulas_stay_text(small_analysis, tmp_path):
     import pandas as pd
 
-    from engine.data import load_sample_prices
-
-    prices = load_sample_prices(["SP500", "GOLD"], "2005-01-01", "2010-12-31").dropna()
-    prices.columns = ["=HYPERLINK(1)", "@GOLD"]
-    prices.index.name = "Date"
-    prices.to_csv(tmp_path / "p.csv")
-    cfg = parse_config(
-        f'[data]\nsource = "csv"\npath = "{tmp_path / "p.csv"}"\n'
-        'columns = ["=HYPERLINK(1)", "@GOLD"]\n'
-    )
-    out = build_report(run_analysis(cfg), tmp_path / "r.xlsx")
-    ws = load_workbook(out)["Data"]
-    assert ws["B1"].data_type == "s" and ws["B1"].value == "=HYPERLINK(1) price"
+    out = build_report(small_analysis, tmp_path / "r.xlsx")
+    wb = load_workbook(out, read_only=True)  # parses only the sheet read
+    b1 = wb["Data"]["B1"]
+    assert b1.data_type == "s" and b1.value == "=HYPERLINK(1) price"
+    wb.close()
     assert isinstance(pd.read_excel(out, sheet_name="Assumptions"), pd.DataFrame)
 
 
-def test_interrupted_write_leaves_no_partial_file(analysis, tmp_path, monkeypatch):
+def test_interrupted_write_leaves_no_partial_file(small_analysis, tmp_path, monkeypatch):
     from openpyxl import Workbook
 
     target = tmp_path / "r.xlsx"
@@ -138,7 +201,7 @@ def test_interrupted_write_leaves_no_partial_file(analysis, tmp_path, monkeypatc
 
     monkeypatch.setattr(Workbook, "save", boom)
     with pytest.raises(KeyboardInterrupt):
-        build_report(analysis, target)
+        build_report(small_analysis, target)
     assert target.read_bytes() == b"previous report"
     assert list(tmp_path.iterdir()) == [target]
 
@@ -170,33 +233,28 @@ def test_cli_reports_config_errors_with_exit_code_2(tmp_path, capsys):
     assert not (tmp_path / "x.xlsx").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["jump", "markov_switching", "supervised"])
-def test_report_builds_for_other_detectors(method, tmp_path):
-    cfg = parse_config(
-        '[data]\ncolumns = ["SP500", "GOLD"]\nstart = "2004-01-01"\nend = "2012-12-31"\n'
-        f'[regimes]\nmethod = "{method}"\n'
-    )
-    res = run_analysis(cfg)
-    wb = load_workbook(build_report(res, tmp_path / "r.xlsx"))
+def test_report_builds_for_other_detectors(method, detector_analysis, tmp_path):
+    out = build_report(detector_analysis(method), tmp_path / "r.xlsx")
+    wb = load_workbook(out, read_only=True)  # parses only the two sheets read
     lineage = {
         r[0]: r[1] for r in wb["Lineage"].iter_rows(min_row=3, max_col=2, values_only=True) if r[0]
     }
+    state = wb["StateRisk"]["A4"].value
+    wb.close()
     assert lineage["Detector"].startswith(method)
-    assert wb["StateRisk"]["A4"].value == "Calm"
+    assert state == "Calm"
     if soffice_path() is None and os.environ.get("CI") != "true":
         pytest.skip("LIBREOFFICE NOT INSTALLED: recalculation check NOT RUN")
-    values = read_values(recalculate(tmp_path / "r.xlsx"))
+    values = read_values(recalculate(out), sheets=["About"])
     sheet, cell = MASTER_CHECK_CELL.split("!")
     assert values[sheet][cell] is True  # warm-up rows (no probabilities) recalculate cleanly
 
 
-def test_feature_pipeline_and_penalty_come_from_configuration():
-    cfg = parse_config(
-        '[data]\ncolumns = ["SP500"]\nstart = "2000-01-01"\nend = "2012-12-31"\n'
-        '[regimes]\nmethod = "jump"\njump_penalty = 20\n'
-        'features = [{name = "ewm_log_vol", halflife = 5}, {name = "ewm_sortino", halflife = 20}]\n'
-    )
-    det = run_analysis(cfg).regimes.detector
+@pytest.mark.slow
+def test_feature_pipeline_and_penalty_come_from_configuration(detector_analysis):
+    det = detector_analysis("jump").regimes.detector  # configured in DETECTOR_SETTINGS
     assert det.jump_penalty == 20.0
     assert [f.label for f in det.features] == ["ewm_log_vol_5", "ewm_sortino_20"]
     with pytest.raises(InputError) as err:
@@ -204,30 +262,24 @@ def test_feature_pipeline_and_penalty_come_from_configuration():
     assert err.value.argument == "features[0].name"
 
 
-def test_functions_after_excel_2007_carry_the_xlfn_prefix(report):
-    from openpyxl.formula.tokenizer import Token, Tokenizer
+def test_functions_after_excel_2007_carry_the_xlfn_prefix(formula_scan):
     from openpyxl.utils import FORMULAE
 
-    seen = set()
-    for sheet, cells in read_formulas(report).items():
-        for ref, f in cells.items():
-            for t in Tokenizer(f).items:
-                if t.type == Token.FUNC and t.subtype == Token.OPEN:
-                    name = t.value[:-1]
-                    seen.add(name)
-                    assert name in FORMULAE or name.startswith("_xlfn."), f"{sheet}!{ref}: {name}"
-    assert {"_xlfn.CHISQ.DIST.RT", "_xlfn.BINOM.DIST", "_xlfn.NORM.S.INV", "SUMPRODUCT"} <= seen
+    for name, where in formula_scan.functions.items():
+        assert name in FORMULAE or name.startswith("_xlfn."), f"{where}: {name}"
+    assert {"_xlfn.CHISQ.DIST.RT", "_xlfn.BINOM.DIST", "_xlfn.NORM.S.INV", "SUMPRODUCT"} <= set(
+        formula_scan.functions
+    )
 
 
-def test_one_consistent_formula_down_each_time_series_column(report):
+def test_one_consistent_formula_down_each_time_series_column(formulas):
     from openpyxl.formula.translate import Translator
     from openpyxl.utils.cell import coordinate_from_string
 
     checked = 0
     for sheet in ("Data", "Regimes", "VaRBacktest"):
-        cells = read_formulas(report)[sheet]
         by_col: dict[str, list[tuple[int, str]]] = {}
-        for ref, f in cells.items():
+        for ref, f in formulas[sheet].items():
             c, r = coordinate_from_string(ref)
             by_col.setdefault(c, []).append((r, f))
         for c, items in by_col.items():
@@ -235,19 +287,18 @@ def test_one_consistent_formula_down_each_time_series_column(report):
             if len(items) < 100 or items[1][0] != items[0][0] + 1:
                 continue  # a summary block, not a time series
             (r0, f0) = items[0]
+            top = Translator(f0, origin=f"{c}{r0}")  # tokenizes f0 once for the whole column
             for r, f in items[1:]:
                 if r != r0 + 1:
                     break  # end of the contiguous series
-                assert (
-                    Translator(f0, origin=f"{c}{items[0][0]}").translate_formula(f"{c}{r}") == f
-                ), f"{sheet}!{c}{r}"
+                assert top.translate_formula(f"{c}{r}") == f, f"{sheet}!{c}{r}"
                 r0 = r
                 checked += 1
     assert checked > 50_000
 
 
-def test_presentation_inputs_unlocked_sheets_protected_colours(report):
-    wb = load_workbook(report)
+def test_presentation_inputs_unlocked_sheets_protected_colours(report_wb):
+    wb = report_wb
     props = {p.name: p.value for p in wb.custom_doc_props}
     assert props["regime-risk version"] and len(props["input data SHA-256"]) == 64
     assert all(ws.protection.sheet for ws in wb.worksheets)

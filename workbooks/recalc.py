@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ _PROFILE = (
 
 
 def soffice_path() -> str | None:
+    """The LibreOffice executable on PATH, or None."""
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
@@ -59,13 +61,14 @@ def recalculate(path: str | Path, timeout: float = 300) -> Path:
     return result
 
 
-def read_values(path: str | Path) -> dict[str, dict[str, Any]]:
-    """{sheet: {"A1": value}} for every non-empty cell (each sheet read once, read-only)."""
+def read_values(path: str | Path, sheets: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """{sheet: {"A1": value}} for every non-empty cell of `sheets` (default: all), each sheet
+    read once, read-only: the others are never parsed."""
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=True)
     out: dict[str, dict[str, Any]] = {}
-    for ws in wb.worksheets:
+    for ws in wb.worksheets if sheets is None else [wb[s] for s in sheets]:
         cells: dict[str, Any] = {}
         for row in ws.iter_rows():
             for c in row:

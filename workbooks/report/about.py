@@ -1,0 +1,62 @@
+"""The About sheet: purpose, data, run time and the master check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from openpyxl.styles import Alignment
+from openpyxl.worksheet.worksheet import Worksheet
+
+import engine
+from workbooks.io import put_text
+from workbooks.report.layout import DATE, HEADER_FONT, TIMESTAMP, Layout, set_widths, title
+
+if TYPE_CHECKING:
+    from engine.pipeline import AnalysisResult
+
+
+MASTER_CHECK_CELL = "About!B9"  # the "Master check" line below: row 3 + its index
+
+
+def build_about(
+    ws: Worksheet, res: AnalysisResult, lay: Layout, master: str, run_time: dt.datetime
+) -> None:
+    """The title page on `ws` (the workbook's first sheet): purpose, data, run time, the date
+    range and a link to the `master` check."""
+    cfg = res.config
+    title(ws, cfg.report.title)
+    lines: list[tuple[str, object]] = [
+        (
+            "Purpose",
+            "Regimes of the market, the portfolio's risk in each regime, and regime-aware "
+            "weights. Every input is on Assumptions; derived numbers are live formulas with the "
+            "engine's value and a check beside them.",
+        ),
+        (
+            "Data",
+            "Bundled example data (not investment data): see Lineage and docs/data.md"
+            if cfg.data.source == "sample"
+            else f"{cfg.data.source}: {cfg.data.path or ''}",
+        ),
+        ("Engine version", engine.__version__),
+        ("Run time (UTC)", run_time.strftime(TIMESTAMP)),
+        ("First return date", f"=MIN(Data!$A${lay.data_first}:$A${lay.data_last})"),
+        ("Last return date", f"=MAX(Data!$A${lay.data_first}:$A${lay.data_last})"),
+        ("Master check", f"={master}"),
+        (
+            "Conventions",
+            "Simple returns; VaR/CVaR/drawdown are positive losses; volatility ddof=1, "
+            "annualised with PeriodsPerYear; filtered regime probabilities.",
+        ),
+        ("Sheets", ", ".join(ws.parent.sheetnames)),  # About is filled in last
+    ]
+    for i, (k, v) in enumerate(lines, start=3):
+        put_text(ws, i, 1, k).font = HEADER_FONT
+        if isinstance(v, str) and v.startswith("="):
+            cell = ws.cell(row=i, column=2, value=v)
+            if "Data!" in v:
+                cell.number_format = DATE
+        else:
+            put_text(ws, i, 2, v).alignment = Alignment(wrap_text=True, vertical="top")
+    set_widths(ws, {"A": 20, "B": 100})

@@ -1,0 +1,180 @@
+"""The Backtest sheet: static and regime-aware NAV, drawdown, returns and costs as formulas."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from openpyxl import Workbook
+from openpyxl.chart import LineChart, Reference
+from openpyxl.utils import column_index_from_string
+from openpyxl.utils import get_column_letter as col_letter
+
+from workbooks.io import put_text
+from workbooks.report.checks import Checks, series_within_tolerance, within_tolerance
+from workbooks.report.layout import DATE, ENGINE_FONT, HEADER_FONT, PCT, Layout, header, show_axes
+
+if TYPE_CHECKING:
+    from engine.pipeline import AnalysisResult
+
+
+STRATEGIES = ("Static", "Dynamic")  # one block of columns each, from column C
+# after a block's held weights (one column per asset); a blank column follows each block
+_BLOCK_TAIL = ("turn", "nav", "peak", "dd", "ret", "cost", "eng", "regime")
+
+
+def backtest_columns(lay: Layout) -> dict[str, dict[str, str]]:
+    """Column letters of each strategy's block ("w0".."w1" the held weights, then "turn", "nav",
+    "peak", "dd", "ret", "cost", "eng", "regime"; "c0" the block's first column number), so
+    other sheets can point at them."""
+    m = lay.n_assets
+    cols: dict[str, dict[str, str]] = {}
+    for b, name in enumerate(STRATEGIES):
+        c = 3 + b * (m + len(_BLOCK_TAIL) + 1)
+        cols[name] = {"w0": col_letter(c), "w1": col_letter(c + m - 1), "c0": str(c)}
+        cols[name] |= {key: col_letter(c + m + i) for i, key in enumerate(_BLOCK_TAIL)}
+    return cols
+
+
+def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks) -> None:
+    """Static and regime-aware NAV, peak, drawdown, returns and costs as formulas over the Data
+    returns and the engine's held weights and turnover (values); metrics with engine values."""
+    from engine.backtest.metrics import live_slice
+
+    ws = wb.create_sheet("Backtest")
+    comp = res.comparison
+    m = lay.n_assets
+    assets = list(res.returns.columns)
+    first, last = lay.data_first, lay.data_last
+    put_text(ws, 1, 1, "Date")
+    put_text(ws, 1, 2, "Cash return")
+    blocks = dict(zip(STRATEGIES, (comp.static, comp.dynamic), strict=True))
+    rc0, rc1 = col_letter(lay.return_col(0)), col_letter(lay.return_col(m - 1))
+    cols = backtest_columns(lay)
+    for name in blocks:
+        heads = [
+            *(f"{name} weight {a}" for a in assets),
+            f"{name} turnover",
+            f"{name} NAV",
+            f"{name} peak",
+            f"{name} drawdown",
+            f"{name} return",
+            f"{name} cost",
+            f"{name} NAV (engine)",
+            f"{name} regime in force (engine)",
+        ]
+        for pos, h in enumerate(heads):
+            put_text(ws, 1, int(cols[name]["c0"]) + pos, h).font = HEADER_FONT
+    ws.cell(row=2, column=1, value="=Data!A2").number_format = DATE
+    for name in blocks:
+        ws[f"{cols[name]['nav']}2"] = 1
+        ws[f"{cols[name]['peak']}2"] = 1
+    for r in range(first, last + 1):
+        i = r - first
+        ws.cell(row=r, column=1, value=f"=Data!A{r}").number_format = DATE
+        ws.cell(row=r, column=2, value=0.0)  # the report's backtest holds no cash rate
+        for name, bt in blocks.items():
+            k = cols[name]
+            held = bt.weights.iloc[i - 1].to_numpy() if i > 0 else np.zeros(m)
+            for j in range(m):
+                ws.cell(row=r, column=int(k["c0"]) + j, value=float(held[j])).font = ENGINE_FONT
+            ws[f"{k['turn']}{r}"] = float(bt.turnover.iloc[i])
+            ws[f"{k['turn']}{r}"].font = ENGINE_FONT
+            w = f"{k['w0']}{r}:{k['w1']}{r}"
+            ws[f"{k['nav']}{r}"] = (
+                f"={k['nav']}{r - 1}*(1+SUMPRODUCT({w},Data!{rc0}{r}:{rc1}{r})+(1-SUM({w}))*B{r})"
+                f"*(1-{k['turn']}{r}*CostBps*BasisPoint)"
+            )
+            ws[f"{k['peak']}{r}"] = f"=MAX({k['peak']}{r - 1},{k['nav']}{r})"
+            ws[f"{k['dd']}{r}"] = f"={k['nav']}{r}/{k['peak']}{r}-1"
+            ws[f"{k['dd']}{r}"].number_format = PCT
+            ws[f"{k['ret']}{r}"] = f"={k['nav']}{r}/{k['nav']}{r - 1}-1"
+            ws[f"{k['cost']}{r}"] = (
+                f"={k['nav']}{r}/(1-{k['turn']}{r}*CostBps*BasisPoint)*{k['turn']}{r}*CostBps*BasisPoint"
+            )
+            ws[f"{k['eng']}{r}"] = float(bt.nav.iloc[i])
+            ws[f"{k['eng']}{r}"].font = ENGINE_FONT
+            regime = column_index_from_string(k["regime"])
+            put_text(ws, r, regime, bt.regime.iloc[i] or "").font = ENGINE_FONT
+    start = max(live_slice(b).start or 0 for b in blocks.values())
+    L = first + start
+    base = 4 + len(STRATEGIES) * (m + len(_BLOCK_TAIL) + 1)  # two blank columns after the blocks
+    header(
+        ws,
+        1,
+        [
+            "Metric (common live period)",
+            "Static",
+            "Static (engine)",
+            "Check",
+            "Dynamic",
+            "Dynamic (engine)",
+            "Check",
+        ],
+        start_col=base,
+    )
+    years = "(COUNT({ret}{L}:{ret}{last})/PeriodsPerYear)"
+    metrics = [
+        ("CAGR", "=({nav}{last}/{nav}{Lm1})^(1/" + years + ")-1"),
+        ("Volatility", "=STDEV({ret}{L}:{ret}{last})*SQRT(PeriodsPerYear)"),
+        (
+            "Sharpe",
+            "=(AVERAGE({ret}{L}:{ret}{last})-AVERAGE(B{L}:B{last}))"
+            "/STDEV({ret}{L}:{ret}{last})*SQRT(PeriodsPerYear)",
+        ),
+        ("Max drawdown", "=-MIN({dd}{L}:{dd}{last})"),
+        ("Turnover /yr", "=SUM({turn}{L}:{turn}{last})/" + years),
+        ("Costs paid", "=SUM({cost}{L}:{cost}{last})"),
+    ]
+    table = res.comparison.table
+    engine_metric = {
+        (lab, name): float(v)
+        for lab, row in zip(table.index, table.to_numpy(dtype=float), strict=True)
+        for name, v in zip(table.columns, row, strict=True)
+    }
+    for n, (label, tmpl) in enumerate(metrics, start=2):
+        put_text(ws, n, base, label)
+        for off, name in enumerate(blocks):
+            k = cols[name]
+            f = tmpl.format(
+                nav=k["nav"],
+                ret=k["ret"],
+                dd=k["dd"],
+                turn=k["turn"],
+                cost=k["cost"],
+                L=L,
+                Lm1=L - 1,
+                last=last,
+            )
+            fc, ec, kc = (col_letter(base + 1 + 3 * off + x) for x in range(3))
+            ws[f"{fc}{n}"] = f
+            ws[f"{ec}{n}"] = engine_metric[(label, name)]
+            ws[f"{ec}{n}"].font = ENGINE_FONT
+            ws[f"{kc}{n}"] = within_tolerance(f"{fc}{n}", f"{ec}{n}")
+            checks.add(f"Backtest {name}: {label}", ws, f"{kc}{n}")
+    n = len(metrics) + 3
+    put_text(ws, n, base, "NAV series: formula vs engine")
+    for off, name in enumerate(blocks):
+        k = cols[name]
+        kc = col_letter(base + 3 + 3 * off)
+        nav, eng = f"{k['nav']}{first}:{k['nav']}{last}", f"{k['eng']}{first}:{k['eng']}{last}"
+        ws[f"{kc}{n}"] = series_within_tolerance(nav, eng)
+        checks.add(f"Backtest {name}: NAV series", ws, f"{kc}{n}")
+    for title, key, at, fmt in (
+        ("NAV: static versus regime-aware (same costs and delay)", "nav", n + 3, "0.00"),
+        ("Drawdowns", "dd", n + 22, "0%"),
+    ):
+        chart = LineChart()
+        chart.title = title
+        for name in blocks:
+            cc = ws[f"{cols[name][key]}1"].column
+            chart.add_data(
+                Reference(ws, min_col=cc, min_row=1, max_row=last), titles_from_data=True
+            )
+        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
+        chart.x_axis.number_format = "yyyy"
+        chart.y_axis.number_format = fmt
+        show_axes(chart)
+        chart.width, chart.height = 26, 9
+        ws.add_chart(chart, f"{col_letter(base)}{at}")
+    ws.freeze_panes = "B2"

@@ -1,0 +1,56 @@
+"""Reconciliation: the check formulas that compare a formula result with the engine's own
+value, the list each sheet registers its check cells in, and the Checks sheet that links them
+all and holds the master check."""
+
+from __future__ import annotations
+
+from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from workbooks.io import put_text
+from workbooks.report.layout import HEADER_FONT, header, set_widths, title
+
+
+def within_tolerance(a: str, b: str) -> str:
+    """Check formula: |formula `a` - engine `b`| within the relative tolerance (numbers)."""
+    return f"=ABS({a}-{b})<=Tolerance*MAX(1,ABS({b}))"
+
+
+def series_within_tolerance(a: str, b: str) -> str:
+    """Check formula: the formula series `a` sums to within the relative tolerance of the
+    engine series `b` in absolute differences (one cell for a whole column)."""
+    return f"=SUMPRODUCT(ABS({a}-{b}))<=Tolerance*SUMPRODUCT(ABS({b}))"
+
+
+def equal(a: str, b: str) -> str:
+    """Check formula: `a` equals `b` exactly (counts, text, booleans)."""
+    return f"={a}={b}"
+
+
+class Checks:
+    """The check cells, in the order the Checks sheet lists them."""
+
+    def __init__(self) -> None:
+        self.cells: list[tuple[str, str]] = []  # (label, "Sheet!A1")
+
+    def add(self, label: str, ws: Worksheet, ref: str) -> None:
+        """Register the check cell `ref` of sheet `ws` under `label`."""
+        self.cells.append((label, f"{ws.title}!{ref}"))
+
+
+def build_checks(wb: Workbook, checks: Checks) -> str:
+    """One row per reconciliation check (a live link to it), and the master check; returns
+    the master check's reference."""
+    ws = wb.create_sheet("Checks")
+    title(ws, "Reconciliation: every formula result against the engine's own value")
+    header(ws, 2, ["Check", "Where", "Passes"])
+    for i, (label, ref) in enumerate(checks.cells, start=3):
+        put_text(ws, i, 1, label)
+        put_text(ws, i, 2, ref)
+        ws.cell(row=i, column=3, value=f"={ref}")
+    last = 2 + len(checks.cells)
+    master = last + 2
+    put_text(ws, master, 1, "Master check (all pass)").font = HEADER_FONT
+    ws.cell(row=master, column=3, value=f"=AND(C3:C{last})")
+    set_widths(ws, {"A": 48, "B": 20})
+    return f"Checks!C{master}"

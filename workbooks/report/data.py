@@ -1,0 +1,55 @@
+"""The Data sheet: prices (values), asset and portfolio returns (formulas)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter as col_letter
+
+from workbooks.report.layout import DATE, PCT4, Layout, header
+
+if TYPE_CHECKING:
+    from engine.pipeline import AnalysisResult
+
+
+def build_data(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
+    """Prices as values; asset returns (simple or log) and the portfolio return as formulas."""
+    ws = wb.create_sheet("Data")
+    assets = list(res.returns.columns)
+    log = res.config.data.return_method == "log"
+    header(
+        ws,
+        1,
+        [
+            "Date",
+            *(f"{a} price" for a in assets),
+            *(f"{a} return" for a in assets),
+            "Portfolio return",
+        ],
+    )
+    prices = res.prices.to_numpy()
+    dates = res.prices.index
+    first_ret, last_ret = (
+        col_letter(lay.return_col(0)),
+        col_letter(lay.return_col(lay.n_assets - 1)),
+    )
+    for i in range(len(dates)):
+        r = 2 + i
+        ws.cell(row=r, column=1, value=dates[i].to_pydatetime()).number_format = DATE
+        for j in range(lay.n_assets):
+            ws.cell(row=r, column=lay.price_col(j), value=float(prices[i, j]))
+            if r >= lay.data_first:
+                p = col_letter(lay.price_col(j))
+                f = f"=LN({p}{r}/{p}{r - 1})" if log else f"={p}{r}/{p}{r - 1}-1"
+                ws.cell(row=r, column=lay.return_col(j), value=f).number_format = PCT4
+        if r >= lay.data_first:
+            ws.cell(
+                row=r,
+                column=lay.port_col,
+                value=f"=SUMPRODUCT({first_ret}{r}:{last_ret}{r},Weights)",
+            ).number_format = PCT4
+    ws.freeze_panes = "B2"
+    ws.column_dimensions["A"].width = 12
+    for c in range(2, lay.port_col + 1):
+        ws.column_dimensions[col_letter(c)].width = 13

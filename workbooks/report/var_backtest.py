@@ -1,0 +1,162 @@
+"""The VaRBacktest sheet: rolling historical VaR, exceptions, coverage tests, regulatory figures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from openpyxl import Workbook
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import PatternFill
+from openpyxl.utils import get_column_letter as col_letter
+
+from workbooks.io import put_text
+from workbooks.report.checks import Checks, equal, series_within_tolerance, within_tolerance
+from workbooks.report.layout import DATE, ENGINE_FONT, PCT4, Layout, header, set_widths
+
+if TYPE_CHECKING:
+    from engine.pipeline import AnalysisResult
+
+
+def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks) -> None:
+    """Rolling historical VaR of the portfolio, its exceptions and the coverage tests, as
+    formulas over the Data sheet; the engine's figures and a check beside each."""
+    from engine.risk import value_at_risk
+    from engine.validation.var_backtest import ucits_utilisation
+
+    ws = wb.create_sheet("VaRBacktest")
+    cfg = res.config
+    W = cfg.risk.var_window
+    BW = cfg.regulatory.basel_window
+    port = col_letter(lay.port_col)
+    header(
+        ws,
+        1,
+        [
+            "Date",
+            "Portfolio return",
+            "VaR forecast",
+            "Exception",
+            "VaR forecast (engine)",
+            "Exception (engine)",
+        ],
+    )
+    s, e = lay.data_first + W, lay.data_last  # first forecast row, last row (rows as on Data)
+    for r in range(lay.data_first, e + 1):
+        ws.cell(row=r, column=1, value=f"=Data!A{r}").number_format = DATE
+        ws.cell(row=r, column=2, value=f"=Data!{port}{r}").number_format = PCT4
+        if r >= s:
+            win = f"B{r - W}:B{r - 1}"
+            ws.cell(
+                row=r, column=3, value=f"=-SMALL({win},FLOOR((1-VaRConfidence)*COUNT({win}),1)+1)"
+            ).number_format = PCT4
+            ws.cell(row=r, column=4, value=f"=IF(-B{r}>C{r},1,0)")
+            i = r - lay.data_first
+            ws.cell(row=r, column=5, value=float(res.var_forecast[i])).font = ENGINE_FONT
+            ws.cell(row=r, column=6, value=int(res.var_hits[i])).font = ENGINE_FONT
+    bt = res.var_backtest
+    D = f"D{s}:D{e}"
+    cur_win = f"B{e - W + 1}:B{e}"
+    current_var = float(value_at_risk(res.portfolio.to_numpy()[-W:], cfg.risk.var_confidence))
+    rc = cfg.regulatory
+    util = ucits_utilisation(
+        current_var, cfg.risk.var_confidence, rc.ucits_horizon, rc.ucits_confidence, rc.ucits_limit
+    )
+    # (label, formula, engine value or None for an intermediate step)
+    rows: list[tuple[str, str, object]] = [
+        ("Observations n", f"=COUNT({D})", bt.observations),
+        ("Exceptions x", f"=SUM({D})", bt.exceptions),
+        ("Tail probability p", "=1-VaRConfidence", None),
+        ("Expected exceptions", "=I2*I4", bt.expected),
+        ("Kupiec log-lik. (null)", "=(I2-I3)*LN(1-I4)+I3*LN(I4)", None),
+        (
+            "Kupiec log-lik. (observed)",
+            "=IF(I3=0,0,I3*LN(I3/I2))+IF(I3=I2,0,(I2-I3)*LN(1-I3/I2))",
+            None,
+        ),
+        ("Kupiec LR", "=(I7-I6)+(I7-I6)", bt.kupiec_lr),
+        ("Kupiec p-value", "=_xlfn.CHISQ.DIST.RT(I8,1)", bt.kupiec_p),
+        ("n00", f"=SUMPRODUCT((D{s}:D{e - 1}=0)*(D{s + 1}:D{e}=0))", None),
+        ("n01", f"=SUMPRODUCT((D{s}:D{e - 1}=0)*(D{s + 1}:D{e}=1))", None),
+        ("n10", f"=SUMPRODUCT((D{s}:D{e - 1}=1)*(D{s + 1}:D{e}=0))", None),
+        ("n11", f"=SUMPRODUCT((D{s}:D{e - 1}=1)*(D{s + 1}:D{e}=1))", None),
+        ("pi01", "=IF(I10+I11=0,0,I11/(I10+I11))", None),
+        ("pi11", "=IF(I12+I13=0,0,I13/(I12+I13))", None),
+        ("pi", "=(I11+I13)/(I10+I11+I12+I13)", None),
+        (
+            "Independence log-lik. (null)",
+            "=IF(I10+I12=0,0,(I10+I12)*LN(1-I16))+IF(I11+I13=0,0,(I11+I13)*LN(I16))",
+            None,
+        ),
+        (
+            "Independence log-lik. (Markov)",
+            "=IF(I10=0,0,I10*LN(1-I14))+IF(I11=0,0,I11*LN(I14))+IF(I12=0,0,I12*LN(1-I15))+IF(I13=0,0,I13*LN(I15))",
+            None,
+        ),
+        ("Christoffersen LR", "=(I18-I17)+(I18-I17)", bt.christoffersen_lr),
+        ("Christoffersen p-value", "=_xlfn.CHISQ.DIST.RT(I19,1)", bt.christoffersen_p),
+        ("Conditional coverage LR", "=I8+I19", bt.conditional_coverage_lr),
+        (
+            "Conditional coverage p-value",
+            "=_xlfn.CHISQ.DIST.RT(I21,CCDegreesOfFreedom)",
+            bt.conditional_coverage_p,
+        ),
+        ("Exceptions, last Basel window", f"=SUM(D{e - BW + 1}:D{e})", bt.basel_exceptions_250),
+        (
+            "Basel cumulative probability",
+            "=_xlfn.BINOM.DIST(I23,BaselWindow,1-BaselConfidence,TRUE)",
+            None,
+        ),
+        (
+            "Basel zone",
+            '=IF(I24<BaselGreenLimit,"green",IF(I24<BaselRedLimit,"yellow","red"))',
+            bt.basel_zone,
+        ),
+        ("UCITS overshootings (flag if more)", "=I23", bt.ucits_overshootings_250),
+        ("UCITS flag", "=I26>UCITSMaxOvershootings", bt.ucits_flag),
+        (
+            "Current 1-day VaR",
+            f"=-SMALL({cur_win},FLOOR((1-VaRConfidence)*COUNT({cur_win}),1)+1)",
+            current_var,
+        ),
+        (
+            "UCITS utilisation of the limit",
+            "=I28*SQRT(UCITSHorizon)*_xlfn.NORM.S.INV(UCITSConfidence)/_xlfn.NORM.S.INV(VaRConfidence)/UCITSLimit",
+            util,
+        ),
+        ("Acerbi-Szekely Z2 (engine only)", "", bt.z2),
+    ]
+    header(ws, 1, ["Backtest figure", "Formula", "Engine", "Check"], start_col=8)
+    for k, (label, formula, engine_value) in enumerate(rows, start=2):
+        put_text(ws, k, 8, label)
+        if formula:
+            ws.cell(row=k, column=9, value=formula)
+        if engine_value is not None:
+            v = engine_value.item() if hasattr(engine_value, "item") else engine_value
+            cell = ws.cell(row=k, column=10, value=v)
+            cell.font = ENGINE_FONT
+            if isinstance(v, str):
+                cell.data_type = "s"
+            if formula:
+                exact = isinstance(v, str | bool)
+                chk = (equal if exact else within_tolerance)(f"I{k}", f"J{k}")
+                ws.cell(row=k, column=11, value=chk)
+                checks.add(f"VaRBacktest: {label}", ws, f"K{k}")
+    zone_row = 2 + [r[0] for r in rows].index("Basel zone")
+    for colour, fg in (("green", "C6EFCE"), ("yellow", "FFEB9C"), ("red", "FFC7CE")):
+        ws.conditional_formatting.add(
+            f"I{zone_row}:J{zone_row}",
+            CellIsRule(
+                operator="equal", formula=[f'"{colour}"'], fill=PatternFill("solid", fgColor=fg)
+            ),
+        )
+    k = len(rows) + 3
+    put_text(ws, k, 8, "VaR series: formula vs engine")
+    ws.cell(row=k, column=11, value=series_within_tolerance(f"C{s}:C{e}", f"E{s}:E{e}"))
+    put_text(ws, k + 1, 8, "Exception series: formula vs engine")
+    ws.cell(row=k + 1, column=11, value=f"=SUMPRODUCT(ABS(D{s}:D{e}-F{s}:F{e}))=0")
+    checks.add("VaRBacktest: VaR series", ws, f"K{k}")
+    checks.add("VaRBacktest: exception series", ws, f"K{k + 1}")
+    ws.freeze_panes = "B2"
+    set_widths(
+        ws, dict(zip("ABCDEFGHIJK", (12, 12, 12, 10, 14, 12, 2, 34, 16, 16, 8), strict=True))
+    )
