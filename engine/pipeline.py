@@ -112,6 +112,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         seed=rc.seed,
         window=min(b.window, len(returns) // 3),
         max_weight=ac.max_weight,
+        detector_params=rc.detector_params(),
     )
     return AnalysisResult(
         config=cfg,

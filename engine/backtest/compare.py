@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,10 +38,13 @@ def compare_static_dynamic(
     window: int | None = None,
     max_weight: float = 1.0,
     cash: pd.Series | None = None,
+    detector_params: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Both strategies decide on the same schedule from the same first date (after `window`
-    rows of history, default min(756, n/3)) and trade with the same delay and costs. Cached by
-    content."""
+    rows of history, default min(756, n/3)) and trade with the same delay and costs. The
+    dynamic strategy's detector takes `detector_params` (e.g. jump_penalty, features), the
+    same settings as the regimes reported beside it. Cached by content."""
+    params = dict(detector_params or {})
     n = len(returns)
     win = window or min(756, n // 3)
     if win < 120:
@@ -58,6 +63,7 @@ def compare_static_dynamic(
         win,
         max_weight,
         cash,
+        sorted(params.items()),
     )
 
     def compute() -> Comparison:
@@ -71,6 +77,7 @@ def compare_static_dynamic(
             refit_every=21,
             max_weight=max_weight,
             seed=seed,
+            detector_params=params,
         )
         s = simulate(returns, compute_targets(returns, static, dec), cash, delay, cost_bps)
         d = simulate(returns, compute_targets(returns, dynamic, dec), cash, delay, cost_bps)
