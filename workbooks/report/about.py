@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 
 MASTER_CHECK_CELL = "About!B9"  # the "Master check" line below: row 3 + its index
+VERIFICATION_CELL = "About!B10"  # the line after it: set by `regime-risk report` once verified
+NOT_VERIFIED = "not independently recalculated"
 
 
 def build_about(
@@ -44,6 +46,7 @@ def build_about(
         ("First return date", f"=MIN(Data!$A${lay.data_first}:$A${lay.data_last})"),
         ("Last return date", f"=MAX(Data!$A${lay.data_first}:$A${lay.data_last})"),
         ("Master check", f"={master}"),
+        ("Independent recalculation", NOT_VERIFIED),
         (
             "Conventions",
             "Simple returns; VaR/CVaR/drawdown are positive losses; volatility ddof=1, "
