@@ -64,6 +64,19 @@ def load_prices(cfg: RunConfig) -> tuple[pd.DataFrame, str]:
     return prices, sha
 
 
+def _index_levels(returns: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Price-index levels whose returns are `returns`: 1.0 on a base row one business day
+    before the first return, then Π(1 + r) (simple) or exp(Σ r) (log). One row more than
+    `returns`, as prices are, so the report's return formulas line up with the dates."""
+    r = returns.to_numpy(dtype=float)
+    grown = np.exp(np.cumsum(r, axis=0)) if method == "log" else np.cumprod(1.0 + r, axis=0)
+    base = pd.DatetimeIndex([returns.index[0] - pd.offsets.BDay(1)])
+    index = base.append(pd.DatetimeIndex(returns.index)).rename(returns.index.name)
+    return pd.DataFrame(
+        np.vstack([np.ones(r.shape[1]), grown]), index=index, columns=returns.columns
+    )
+
+
 def run_analysis(cfg: RunConfig) -> AnalysisResult:
     """Run the configured analysis end to end."""
     raw, sha = load_prices(cfg)
@@ -71,7 +84,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
     policy = MissingPolicy(ffill_limit=d.ffill_limit, calendar=d.calendar)
     if d.kind == "returns":
         returns, report = align_prices(raw, policy)
-        prices = (1.0 + returns).cumprod()
+        prices = _index_levels(returns, d.return_method)
     else:
         prices, report = align_prices(raw, policy)
         returns = prices_to_returns(prices, d.return_method)

@@ -124,8 +124,9 @@ def test_state_volatility_and_cvar_are_formulas_with_engine_values_beside(report
     for s, label in enumerate(analysis.regimes.labels):
         r = STATE_RISK_FIRST_ROW + s
         assert ws[f"A{r}"].value == label
-        assert ws[f"I{r}"].value.startswith("=STDEV(Regimes!")  # volatility
-        assert ws[f"Q{r}"].value.startswith("=-(SUMPRODUCT(")  # CVaR
+        # volatility and CVaR: the estimator, or "" where the state has too few days
+        assert ws[f"I{r}"].value.startswith(f"=IF(B{r}>1,STDEV(Regimes!")
+        assert ws[f"Q{r}"].value.startswith(f"=IF(AND(B{r}>1,L{r}>=1-Tolerance),-(SUMPRODUCT(")
         # openpyxl writes floats as %.16g: equal to the engine's double within 1e-15
         row = analysis.state_risk.loc[label]
         assert ws[f"J{r}"].value == pytest.approx(row["Volatility (ann.)"], rel=1e-15)

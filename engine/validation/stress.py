@@ -25,9 +25,13 @@ HISTORICAL_SCENARIOS: dict[str, tuple[str, str]] = {
 }
 
 
-def scenario_loss(returns: pd.DataFrame, weights: np.ndarray) -> tuple[float, pd.Series]:
-    """Buy-and-hold loss of the portfolio over the rows given, and each asset's own loss."""
-    growth = np.prod(1.0 + returns.to_numpy(), axis=0)
+def scenario_loss(
+    returns: pd.DataFrame, weights: np.ndarray, method: str = "simple"
+) -> tuple[float, pd.Series]:
+    """Buy-and-hold loss of the portfolio over the rows given, and each asset's own loss.
+    `method`: the kind of `returns`, simple (growth Π(1 + r)) or log (growth exp(Σ r))."""
+    r = returns.to_numpy()
+    growth = np.exp(r.sum(axis=0)) if method == "log" else np.prod(1.0 + r, axis=0)
     asset_loss = pd.Series(1.0 - growth, index=returns.columns)
     w = np.asarray(weights, dtype=float)
     return float(1.0 - (w @ growth + (1.0 - w.sum()))), asset_loss
@@ -38,9 +42,11 @@ def historical_stress(
     weights: np.ndarray,
     scenarios: Mapping[str, tuple[str, str]] | None = None,
     regimes: pd.Series | None = None,
+    method: str = "simple",
 ) -> pd.DataFrame:
     """One row per scenario the data covers: window, portfolio loss, worst asset and its
-    loss, and the regime in force at the start of the window (if `regimes` is given)."""
+    loss, and the regime in force at the start of the window (if `regimes` is given).
+    `method`: simple or log returns."""
     rows = []
     idx = pd.DatetimeIndex(returns.index)
     for name, (start, end) in (scenarios or HISTORICAL_SCENARIOS).items():
@@ -48,7 +54,7 @@ def historical_stress(
         if idx[0] > s or idx[-1] < e:
             continue  # not covered by the data
         window = returns.loc[(idx > s) & (idx <= e)]
-        loss, assets = scenario_loss(window, weights)
+        loss, assets = scenario_loss(window, weights, method)
         regime = None
         if regimes is not None:
             before = regimes.loc[:s].dropna()

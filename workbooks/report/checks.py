@@ -12,8 +12,10 @@ from workbooks.report.layout import HEADER_FONT, header, set_widths, title
 
 
 def within_tolerance(a: str, b: str) -> str:
-    """Check formula: |formula `a` - engine `b`| within the relative tolerance (numbers)."""
-    return f"=ABS({a}-{b})<=Tolerance*MAX(1,ABS({b}))"
+    """Check formula: |formula `a` - engine `b`| within the relative tolerance (numbers); where
+    the engine has no number (too few days for the figure: a blank cell), the formula must
+    give "" too."""
+    return f'=IF(ISNUMBER({b}),ABS({a}-{b})<=Tolerance*MAX(1,ABS({b})),{a}="")'
 
 
 def series_within_tolerance(a: str, b: str) -> str:

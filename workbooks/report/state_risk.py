@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
@@ -42,6 +43,11 @@ STATE_RISK_HEADERS = [
 STATE_RISK_FIRST_ROW = 4
 
 
+def _number(x: float) -> float | None:
+    """The engine's value for a cell: a blank where it has none (NaN: too few days)."""
+    return None if math.isnan(x) else float(x)
+
+
 def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks) -> None:
     """Per-state portfolio risk as formulas with engine values beside, and their checks."""
     ws = wb.create_sheet("StateRisk")
@@ -63,28 +69,35 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
         r = STATE_RISK_FIRST_ROW + s
         h = lay.helper_range(s)
         row = dict(zip(sr.columns, sr.loc[label].to_numpy(dtype=float), strict=True))
+        # too few days for a figure: "" here, as the engine leaves it blank (NaN)
+        tail = f"AND(B{r}>1,L{r}>=1-Tolerance)"  # at least 2 days and a whole tail day
         cvar = (
-            f"=-(SUMPRODUCT(({states}=A{r})*({port}<P{r})*{port})"
-            f"+(L{r}-SUMPRODUCT(({states}=A{r})*({port}<P{r})))*P{r})/L{r}"
+            f"=IF({tail},-(SUMPRODUCT(({states}=A{r})*({port}<P{r})*{port})"
+            f'+(L{r}-SUMPRODUCT(({states}=A{r})*({port}<P{r})))*P{r})/L{r},"")'
         )
         values: dict[int, object] = {
             1: label,
             5: f"=B{r}/COUNT({port})",
             12: f"=(1-Confidence)*B{r}",
-            16: f"=SMALL({h},CEILING(L{r},1))",
-            20: float(row["Max drawdown"]),
+            16: f'=IF({tail},SMALL({h},CEILING(L{r},1)),"")',
+            20: _number(row["Max drawdown"]),
         }
         # each figure: formula, engine value and check in three columns from c
         for what, c, formula, name in (
             ("observations", 2, f"=COUNT({h})", "Observations"),
-            ("mean", 6, f"=AVERAGE({h})*PeriodsPerYear", "Mean (ann.)"),
-            ("volatility", 9, f"=STDEV({h})*SQRT(PeriodsPerYear)", "Volatility (ann.)"),
-            ("VaR", 13, f"=-SMALL({h},FLOOR(L{r},1)+1)", "VaR"),
+            ("mean", 6, f'=IF(B{r}>0,AVERAGE({h})*PeriodsPerYear,"")', "Mean (ann.)"),
+            (
+                "volatility",
+                9,
+                f'=IF(B{r}>1,STDEV({h})*SQRT(PeriodsPerYear),"")',
+                "Volatility (ann.)",
+            ),
+            ("VaR", 13, f'=IF({tail},-SMALL({h},FLOOR(L{r},1)+1),"")', "VaR"),
             ("CVaR", 17, cvar, "CVaR"),
         ):
             count = name == "Observations"  # a count: compared exactly
             f, e, k = (f"{col_letter(c + i)}{r}" for i in range(3))
-            engine_value = int(row[name]) if count else float(row[name])
+            engine_value = int(row[name]) if count else _number(row[name])
             check = (equal if count else within_tolerance)(f, e)
             values |= {c: formula, c + 1: engine_value, c + 2: check}
             checks.add(f"StateRisk {label}: {what}", ws, k)

@@ -21,6 +21,7 @@ def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks)
     the start of each window) and Regimes; regime-conditional Monte Carlo as engine output."""
     import pandas as pd
 
+    from engine.errors import InputError
     from engine.validation.stress import historical_stress, regime_monte_carlo
 
     ws = wb.create_sheet("StressTests")
@@ -28,7 +29,9 @@ def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks)
     m = len(assets)
     labels = np.array([*res.regimes.labels, ""])
     regimes = pd.Series(labels[res.regimes.states], index=res.returns.index)
-    table = historical_stress(res.returns, res.weights, regimes=regimes)
+    table = historical_stress(
+        res.returns, res.weights, regimes=regimes, method=res.config.data.return_method
+    )
     g0, g1 = col_letter(4), col_letter(3 + m)
     heads = [
         "Scenario",
@@ -98,14 +101,18 @@ def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks)
     put_text(
         ws, r, 1, "Regime-conditional Monte Carlo, 20 days, 10,000 paths (engine output)"
     ).font = HEADER_FONT
-    mc = regime_monte_carlo(
-        res.returns,
-        res.weights,
-        res.regimes.states,
-        res.regimes.detector.transmat_,
-        res.regimes.current.to_numpy(),
-        seed=res.config.regimes.seed,
-    )
+    try:
+        mc = regime_monte_carlo(
+            res.returns,
+            res.weights,
+            res.regimes.states,
+            res.regimes.detector.transmat_,
+            res.regimes.current.to_numpy(),
+            seed=res.config.regimes.seed,
+        )
+    except InputError as exc:  # e.g. a regime with too few days: say so, keep the report
+        put_text(ws, r + 1, 1, f"Not computed: {exc}").font = ENGINE_FONT
+        mc = {}
     for k2, (name, value) in enumerate(mc.items(), start=1):
         put_text(ws, r + k2, 1, f"99% {name}" if name in ("VaR", "ES") else name)
         ws.cell(row=r + k2, column=2, value=value).number_format = PCT

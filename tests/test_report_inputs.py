@@ -1,0 +1,97 @@
+"""The report holds for every kind of input: prices or returns, simple or log, sample, CSV or
+XLSX, every detector, 2 to 4 states. Each case is built, recalculated in LibreOffice and must
+show 0 error cells and a TRUE master check (every check on the Checks sheet)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from engine.config import parse_config
+from engine.data import align_prices, load_sample_prices, prices_to_returns
+from engine.pipeline import run_analysis
+from workbooks.recalc import read_values, recalculate, soffice_path
+from workbooks.report import MASTER_CHECK_CELL, build_report
+
+ASSETS = ["SP500", "GOLD", "WTI"]
+# (source, kind, return method, detector, states): every value of each axis at least once
+CASES = [
+    ("csv", "prices", "simple", "hmm", 2),
+    ("csv", "returns", "simple", "hmm", 3),
+    ("csv", "returns", "log", "jump", 2),
+    ("xlsx", "prices", "log", "gmm", 4),
+    ("xlsx", "returns", "simple", "supervised", 2),
+    ("sample", "prices", "simple", "kmeans", 3),
+    ("csv", "prices", "simple", "markov_switching", 2),
+    ("csv", "prices", "log", "neural", 3),
+]
+
+
+@pytest.fixture(scope="module")
+def input_files(tmp_path_factory) -> dict[tuple[str, str, str], Path]:
+    """SP500, GOLD, WTI 2009-2012 written as a user would: prices, simple and log returns."""
+    d = tmp_path_factory.mktemp("inputs")
+    prices, _ = align_prices(load_sample_prices(ASSETS, "2009-01-01", "2012-12-31"))
+    tables = {
+        ("prices", "simple"): prices,
+        ("prices", "log"): prices,
+        ("returns", "simple"): prices_to_returns(prices),
+        ("returns", "log"): prices_to_returns(prices, "log"),
+    }
+    out = {}
+    for (kind, method), table in tables.items():
+        out[("csv", kind, method)] = d / f"{kind}_{method}.csv"
+        table.to_csv(out[("csv", kind, method)])
+        out[("xlsx", kind, method)] = d / f"{kind}_{method}.xlsx"
+        table.to_excel(out[("xlsx", kind, method)])
+    return out
+
+
+def _config(source: str, kind: str, method: str, detector: str, states: int, path: Path) -> str:
+    data = (
+        'source = "sample"\nstart = "2009-01-01"\nend = "2012-12-31"'
+        if source == "sample"
+        else f'source = "{source}"\npath = "{path.as_posix()}"'
+    )
+    return f"""
+[data]
+{data}
+columns = {ASSETS!r}
+kind = "{kind}"
+return_method = "{method}"
+[portfolio]
+weights = [0.5, 0.3, 0.2]
+[regimes]
+method = "{detector}"
+n_states = {states}
+[backtest]
+window = 252
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("source", "kind", "method", "detector", "states"), CASES)
+def test_every_input_kind_recalculates_with_all_checks_true(
+    source, kind, method, detector, states, input_files, tmp_path
+):
+    if soffice_path() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is required under CI=true (.ci/run installs it)")
+        pytest.skip("LibreOffice not installed: the recalculation matrix did not run")
+    path = input_files.get((source, kind, method), Path())
+    cfg = parse_config(_config(source, kind, method, detector, states, path))
+    res = run_analysis(cfg)
+    assert res.prices.shape[0] == res.returns.shape[0] + 1  # one base row before the returns
+    values = read_values(recalculate(build_report(res, tmp_path / "r.xlsx")))
+    errors = [
+        f"{sheet}!{ref}: {v}"
+        for sheet, cells in values.items()
+        for ref, v in cells.items()
+        if isinstance(v, str) and (v.startswith("#") or v.startswith("Err:"))
+    ]
+    assert errors == []
+    failing = [ref for ref, v in values["Checks"].items() if v is False]
+    sheet, cell = MASTER_CHECK_CELL.split("!")
+    assert values[sheet][cell] is True, f"failing checks: {failing}"
