@@ -37,6 +37,8 @@ class AnalysisResult:
     var_backtest: VarBacktest  # rolling historical VaR of the portfolio at risk.var_confidence
     var_forecast: np.ndarray  # (n_returns,) VaR forecast for each date (NaN before the first)
     var_hits: np.ndarray  # (n_returns,) 1 = exception, NaN before the first forecast
+    regulatory_var_forecast: np.ndarray  # the same at the Basel/UCITS level (99%)
+    regulatory_var_hits: np.ndarray
     comparison: Comparison  # static (portfolio weights) versus regime-aware backtest
 
 
@@ -109,8 +111,17 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         ac.objective,
         ac.max_weight,
     )
+    reg = cfg.regulatory
     bt, var_forecast, hits = backtest_var(
-        portfolio.to_numpy(), cfg.risk.var_confidence, cfg.risk.var_window
+        portfolio.to_numpy(),
+        cfg.risk.var_confidence,
+        cfg.risk.var_window,
+        reg.basel_confidence,
+        reg.basel_window,
+    )
+    # the regulatory (Basel, UCITS) series: the same VaR at the 99% level
+    _, regulatory_var, regulatory_hits = backtest_var(
+        portfolio.to_numpy(), reg.basel_confidence, cfg.risk.var_window
     )
     b = cfg.backtest
     comparison = compare_static_dynamic(
@@ -141,5 +152,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         var_backtest=bt,
         var_forecast=var_forecast,
         var_hits=hits,
+        regulatory_var_forecast=regulatory_var,
+        regulatory_var_hits=regulatory_hits,
         comparison=comparison,
     )

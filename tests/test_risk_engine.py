@@ -279,6 +279,19 @@ def test_basel_traffic_light_table():
     assert basel_traffic_light(4)[2] == pytest.approx(0.8922, abs=1e-4)
 
 
+def test_basel_zone_is_on_the_99_percent_var_whatever_the_coverage_level(panel):
+    """The traffic light counts 99% one-day VaR exceptions over the last 250 days; a 97.5%
+    backtest keeps its own coverage tests but not its own (2.5x more) exceptions for Basel."""
+    at99, var99, hits99 = backtest_var(panel[:, 0], 0.99, 250)
+    at975, _, hits975 = backtest_var(panel[:, 0], 0.975, 250)
+    assert at975.basel_exceptions_250 == at99.basel_exceptions_250 == int(np.nansum(hits99[-250:]))
+    assert at975.basel_zone == at99.basel_zone
+    assert at975.ucits_overshootings_250 == at99.ucits_overshootings_250
+    assert np.nansum(hits975[-250:]) > at975.basel_exceptions_250  # the 97.5% count is larger
+    assert at975.exceptions != at99.exceptions  # coverage tests stay at their own level
+    assert at975.expected == pytest.approx(0.025 * at975.observations)
+
+
 def test_var_backtest_matches_the_research_note(panel):
     """Rolling 250-day HS VaR99 on asset A0: 114 exceptions over 7,750 days (research note)."""
     summary, var, hits = backtest_var(panel[:, 0], 0.99, 250)

@@ -96,12 +96,20 @@ class VarBacktest:
 
 
 def backtest_var(
-    returns: np.ndarray, confidence: float = 0.99, window: int = 250
+    returns: np.ndarray,
+    confidence: float = 0.99,
+    window: int = 250,
+    regulatory_confidence: float = 0.99,
+    regulatory_window: int = 250,
 ) -> tuple[VarBacktest, np.ndarray, np.ndarray]:
     """Rolling historical VaR (window ending at t-1) against the return at t, for one series.
 
     Returns the summary, the VaR forecasts (NaN before the first) and the 0/1 hit series.
-    Basel zone and the UCITS flag use the last 250 forecast days (UCITS: > 4 at 99%).
+    The coverage tests (Kupiec, Christoffersen, Z2) are at `confidence`. The Basel traffic
+    light and the UCITS overshootings are defined on the 99% one-day VaR: they count the
+    exceptions of a VaR at `regulatory_confidence` over the last `regulatory_window` forecast
+    days, whatever `confidence` is (a 97.5% VaR's exceptions judged by the 99% table would
+    put every portfolio in the red).
     """
     c = check_confidence(confidence)
     r = np.asarray(returns, dtype=float).ravel()
@@ -121,8 +129,14 @@ def backtest_var(
     lr_pof, p_pof = kupiec_pof(n, x, p)
     lr_ind, p_ind = christoffersen_independence(hits)
     lr_cc = lr_pof + lr_ind
-    last = hits[-250:]
-    zone, plus, _ = basel_traffic_light(int(last.sum()), last.size, p)
+    reg_c = check_confidence(regulatory_confidence)
+    if reg_c == c:
+        reg_hits = hits
+    else:
+        reg_var = rolling_tail(r, window, reg_c)[:-1][live[1:]]
+        reg_hits = (-rr > reg_var).astype(int)
+    last = reg_hits[-regulatory_window:]
+    zone, plus, _ = basel_traffic_light(int(last.sum()), last.size, 1.0 - reg_c)
     summary = VarBacktest(
         observations=n,
         exceptions=x,
@@ -137,7 +151,7 @@ def backtest_var(
         basel_zone=zone,
         basel_plus_factor=plus,
         ucits_overshootings_250=int(last.sum()),
-        ucits_flag=bool(c >= 0.99 and last.sum() > 4),
+        ucits_flag=bool(last.sum() > 4),
         z2=acerbi_szekely_z2(rr, vv, ee, p),
     )
     hit_series = np.full(r.size, np.nan)

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
 
 
+REG_COL = 13  # M: the regulatory series, right of the summary block (H:K)
+
+
 def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks) -> None:
     """Rolling historical VaR of the portfolio, its exceptions and the coverage tests, as
     formulas over the Data sheet; the engine's figures and a check beside each."""
@@ -40,6 +43,18 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
             "Exception (engine)",
         ],
     )
+    header(
+        ws,
+        1,
+        [
+            "Regulatory VaR (BaselConfidence)",
+            "Regulatory exception",
+            "Regulatory VaR (engine)",
+            "Regulatory exception (engine)",
+        ],
+        start_col=REG_COL,
+    )
+    reg_var, reg_exc = col_letter(REG_COL), col_letter(REG_COL + 1)
     s, e = lay.data_first + W, lay.data_last  # first forecast row, last row (rows as on Data)
     for r in range(lay.data_first, e + 1):
         ws.cell(row=r, column=1, value=f"=Data!A{r}").number_format = DATE
@@ -53,6 +68,17 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
             i = r - lay.data_first
             ws.cell(row=r, column=5, value=float(res.var_forecast[i])).font = ENGINE_FONT
             ws.cell(row=r, column=6, value=int(res.var_hits[i])).font = ENGINE_FONT
+            # the regulatory series (Basel traffic light, UCITS): the 99% one-day VaR
+            ws.cell(
+                row=r,
+                column=REG_COL,
+                value=f"=-SMALL({win},FLOOR((1-BaselConfidence)*COUNT({win}),1)+1)",
+            ).number_format = PCT4
+            ws.cell(row=r, column=REG_COL + 1, value=f"=IF(-B{r}>{reg_var}{r},1,0)")
+            reg_value = float(res.regulatory_var_forecast[i])
+            ws.cell(row=r, column=REG_COL + 2, value=reg_value).font = ENGINE_FONT
+            reg_hit = int(res.regulatory_var_hits[i])
+            ws.cell(row=r, column=REG_COL + 3, value=reg_hit).font = ENGINE_FONT
     bt = res.var_backtest
     D = f"D{s}:D{e}"
     cur_win = f"B{e - W + 1}:B{e}"
@@ -63,9 +89,9 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
     )
     # (label, formula, engine value or None for an intermediate step)
     rows: list[tuple[str, str, object]] = [
-        ("Observations n", f"=COUNT({D})", bt.observations),
-        ("Exceptions x", f"=SUM({D})", bt.exceptions),
-        ("Tail probability p", "=1-VaRConfidence", None),
+        ("Observations n (VaR at VaRConfidence)", f"=COUNT({D})", bt.observations),
+        ("Exceptions x (at VaRConfidence)", f"=SUM({D})", bt.exceptions),
+        ("Tail probability p = 1 - VaRConfidence", "=1-VaRConfidence", None),
         ("Expected exceptions", "=I2*I4", bt.expected),
         ("Kupiec log-lik. (null)", "=(I2-I3)*LN(1-I4)+I3*LN(I4)", None),
         (
@@ -100,7 +126,11 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
             "=_xlfn.CHISQ.DIST.RT(I21,CCDegreesOfFreedom)",
             bt.conditional_coverage_p,
         ),
-        ("Exceptions, last Basel window", f"=SUM(D{e - BW + 1}:D{e})", bt.basel_exceptions_250),
+        (
+            "Regulatory exceptions (BaselConfidence VaR), last BaselWindow days",
+            f"=SUM({reg_exc}{e - BW + 1}:{reg_exc}{e})",
+            bt.basel_exceptions_250,
+        ),
         (
             "Basel cumulative probability",
             "=_xlfn.BINOM.DIST(I23,BaselWindow,1-BaselConfidence,TRUE)",
@@ -154,9 +184,27 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
     ws.cell(row=k, column=11, value=series_within_tolerance(f"C{s}:C{e}", f"E{s}:E{e}"))
     put_text(ws, k + 1, 8, "Exception series: formula vs engine")
     ws.cell(row=k + 1, column=11, value=f"=SUMPRODUCT(ABS(D{s}:D{e}-F{s}:F{e}))=0")
+    put_text(ws, k + 2, 8, "Regulatory VaR series: formula vs engine")
+    rv, re_, rve, ree = (col_letter(REG_COL + i) for i in range(4))
+    ws.cell(
+        row=k + 2,
+        column=11,
+        value=series_within_tolerance(f"{rv}{s}:{rv}{e}", f"{rve}{s}:{rve}{e}"),
+    )
+    put_text(ws, k + 3, 8, "Regulatory exception series: formula vs engine")
+    ws.cell(row=k + 3, column=11, value=f"=SUMPRODUCT(ABS({re_}{s}:{re_}{e}-{ree}{s}:{ree}{e}))=0")
     checks.add("VaRBacktest: VaR series", ws, f"K{k}")
     checks.add("VaRBacktest: exception series", ws, f"K{k + 1}")
+    checks.add("VaRBacktest: regulatory VaR series", ws, f"K{k + 2}")
+    checks.add("VaRBacktest: regulatory exception series", ws, f"K{k + 3}")
     ws.freeze_panes = "B2"
     set_widths(
-        ws, dict(zip("ABCDEFGHIJK", (12, 12, 12, 10, 14, 12, 2, 34, 16, 16, 8), strict=True))
+        ws,
+        dict(
+            zip(
+                "ABCDEFGHIJKLMNOP",
+                (12, 12, 12, 10, 14, 12, 2, 44, 16, 16, 8, 2, 14, 12, 14, 12),
+                strict=True,
+            )
+        ),
     )
