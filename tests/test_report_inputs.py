@@ -14,6 +14,7 @@ from engine.data import align_prices, load_sample_prices, prices_to_returns
 from engine.pipeline import run_analysis
 from workbooks.recalc import read_values, recalculate, soffice_path
 from workbooks.report import MASTER_CHECK_CELL, build_report
+from workbooks.report.about import RERUN_CELL
 
 ASSETS = ["SP500", "GOLD", "WTI"]
 # (source, kind, return method, detector, states): every value of each axis at least once
@@ -95,3 +96,53 @@ def test_every_input_kind_recalculates_with_all_checks_true(
     failing = [ref for ref, v in values["Checks"].items() if v is False]
     sheet, cell = MASTER_CHECK_CELL.split("!")
     assert values[sheet][cell] is True, f"failing checks: {failing}"
+
+
+WHAT_IF = [
+    # (input edited, new value, blocks that must say "re-run needed"); [] = none
+    (
+        "Weights",
+        (0.5, 0.35, 0.15),
+        ["StateRisk", "VaRBacktest", "Backtest", "Attribution", "StressTests"],
+    ),
+    ("CostBps", 25, ["Backtest", "Attribution"]),
+    ("Confidence", 0.99, ["StateRisk"]),
+    ("Tolerance", 1e-6, []),
+]
+
+
+@pytest.mark.slow
+def test_editing_an_input_marks_the_engine_blocks_it_feeds_stale(input_files, tmp_path):
+    """What-if edits on Assumptions, as a user makes them: the blocks of engine values computed
+    from the edited input say 're-run needed' on About and the master check turns FALSE; an
+    input no engine value uses (Tolerance) leaves everything current."""
+    from openpyxl import load_workbook
+
+    if soffice_path() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is required under CI=true (.ci/run installs it)")
+        pytest.skip("LibreOffice not installed: the what-if edits did not run")
+    path = input_files[("csv", "prices", "simple")]
+    cfg = parse_config(_config("csv", "prices", "simple", "hmm", 2, path))
+    built = build_report(run_analysis(cfg), tmp_path / "base.xlsx")
+    cell = MASTER_CHECK_CELL.split("!")[1]
+    for name, value, stale in WHAT_IF:
+        wb = load_workbook(built)
+        (target_sheet, ref), *_ = wb.defined_names[name].destinations
+        cells = wb[target_sheet][ref.replace("$", "")]
+        if isinstance(value, tuple):
+            for c, v in zip(cells[0], value, strict=True):
+                c.value = v
+        else:
+            cells.value = value
+        edited = tmp_path / f"{name}.xlsx"
+        wb.save(edited)
+        about = read_values(recalculate(edited), sheets=["About"])["About"]
+        rerun = about[RERUN_CELL.split("!")[1]]
+        assert about[cell] is (not stale), name
+        if stale:
+            assert rerun.startswith("re-run needed: "), name
+            named = {b.strip() for b in rerun.removeprefix("re-run needed: ").split(";")}
+            assert named - {""} == set(stale), name
+        else:
+            assert rerun == "none", name

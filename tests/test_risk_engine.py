@@ -282,7 +282,7 @@ def test_basel_traffic_light_table():
 def test_basel_zone_is_on_the_99_percent_var_whatever_the_coverage_level(panel):
     """The traffic light counts 99% one-day VaR exceptions over the last 250 days; a 97.5%
     backtest keeps its own coverage tests but not its own (2.5x more) exceptions for Basel."""
-    at99, var99, hits99 = backtest_var(panel[:, 0], 0.99, 250)
+    at99, _, hits99 = backtest_var(panel[:, 0], 0.99, 250)
     at975, _, hits975 = backtest_var(panel[:, 0], 0.975, 250)
     assert at975.basel_exceptions_250 == at99.basel_exceptions_250 == int(np.nansum(hits99[-250:]))
     assert at975.basel_zone == at99.basel_zone

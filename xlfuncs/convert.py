@@ -1,10 +1,11 @@
 """Turn ranges as Excel passes them into clean engine inputs, or a message saying what to fix.
 
-Range arguments are taken "raw" (xlwings' per-cell cleaning cost 80 ms for 8,000 × 11 cells), so
-this module sees what each route really sends: classic (COM) UDFs give tuples of rows, dates as
-(timezone-aware) datetimes and error cells as COM error integers; Office.js custom functions give
-lists, dates as serial numbers, empty cells as "" and error cells as {"type": "Error",
-"basicValue": "#N/A"} dicts. Numbers may also arrive as text ("0.5%", "1,25").
+Range arguments are taken "raw" (xlwings' per-cell cleaning costs about 25 ms for 8,000 × 11
+cells: scripts/doc_excel_speed.py), so this module sees what each route really sends: classic
+(COM) UDFs give tuples of rows, dates as (timezone-aware) datetimes and error cells as COM error
+integers; Office.js custom functions give lists, dates as serial numbers, empty cells as "" and
+error cells as {"type": "Error", "basicValue": "#N/A"} dicts. Numbers may also arrive as text
+("0.5%", "1,25").
 """
 
 from __future__ import annotations

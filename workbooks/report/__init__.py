@@ -24,7 +24,7 @@ import engine
 from workbooks.io import save_atomic
 from workbooks.report.about import MASTER_CHECK_CELL, build_about
 from workbooks.report.allocation import build_allocation
-from workbooks.report.assumptions import build_assumptions
+from workbooks.report.assumptions import build_assumptions, build_up_to_date_checks
 from workbooks.report.attribution import build_attribution
 from workbooks.report.backtest import build_backtest
 from workbooks.report.checks import Checks, build_checks
@@ -68,7 +68,7 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     about = wb.active
     assert about is not None
     about.title = "About"
-    build_assumptions(wb, res)
+    unchanged = build_assumptions(wb, res)
     build_data(wb, res, lay)
     build_regimes(wb, res, lay)
     checks = Checks()  # each sheet adds its check cells, in sheet order
@@ -78,9 +78,10 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     build_backtest(wb, res, lay, checks)
     build_attribution(wb, res, lay, checks)
     build_stress(wb, res, lay, checks)
+    rerun = build_up_to_date_checks(wb, unchanged, checks)
     master = build_checks(wb, checks)
     build_lineage(wb, res, run_time)
-    build_about(about, res, lay, master, run_time)
+    build_about(about, res, lay, master, rerun, run_time)
     for ws in wb.worksheets:  # read-only for readers; the blue input cells stay editable
         ws.protection.sheet = True
         ws.protection.formatColumns = False

@@ -19,13 +19,20 @@ if TYPE_CHECKING:
 MASTER_CHECK_CELL = "About!B9"  # the "Master check" line below: row 3 + its index
 VERIFICATION_CELL = "About!B10"  # the line after it: set by `regime-risk report` once verified
 NOT_VERIFIED = "not independently recalculated"
+RERUN_CELL = "About!B11"  # which engine blocks need a re-run after an edit ("none")
 
 
 def build_about(
-    ws: Worksheet, res: AnalysisResult, lay: Layout, master: str, run_time: dt.datetime
+    ws: Worksheet,
+    res: AnalysisResult,
+    lay: Layout,
+    master: str,
+    rerun: str,
+    run_time: dt.datetime,
 ) -> None:
     """The title page on `ws` (the workbook's first sheet): purpose, data, run time, the date
-    range and a link to the `master` check."""
+    range, a link to the `master` check and to the `rerun` line (which engine blocks are stale
+    after an edit of the inputs)."""
     cfg = res.config
     title(ws, cfg.report.title)
     lines: list[tuple[str, object]] = [
@@ -47,10 +54,12 @@ def build_about(
         ("Last return date", f"=MAX(Data!$A${lay.data_first}:$A${lay.data_last})"),
         ("Master check", f"={master}"),
         ("Independent recalculation", NOT_VERIFIED),
+        ("Re-run needed", f"={rerun}"),
         (
             "Conventions",
-            "Simple returns; VaR/CVaR/drawdown are positive losses; volatility ddof=1, "
-            "annualised with PeriodsPerYear; filtered regime probabilities.",
+            f"{res.config.data.return_method.capitalize()} returns (ReturnMethod); "
+            "VaR/CVaR/drawdown are positive losses; volatility ddof=1, annualised with "
+            "PeriodsPerYear; filtered (causal) regime probabilities.",
         ),
         ("Sheets", ", ".join(ws.parent.sheetnames)),  # About is filled in last
     ]

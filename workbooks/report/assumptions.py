@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
+from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter as col_letter
 
 from workbooks.io import put_text
+from workbooks.report.checks import Checks
 from workbooks.report.layout import (
+    ENGINE_FONT,
     HEADER_FONT,
     PCT,
     define_name,
@@ -22,28 +25,63 @@ if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
 
 
-def build_assumptions(wb: Workbook, res: AnalysisResult) -> None:
-    """Every input once: a named, editable cell per setting, and the portfolio weights."""
-    ws = wb.create_sheet("Assumptions")
+# Which live inputs each block of engine values was computed from: editing one of them makes
+# that block stale, and its check on the Checks sheet (and the master check) FALSE.
+ENGINE_BLOCK_INPUTS: dict[str, tuple[str, ...]] = {
+    "Regimes (filtered probabilities)": ("ReturnMethod",),
+    "StateRisk (engine columns)": ("Confidence", "PeriodsPerYear", "ReturnMethod", "Weights"),
+    "VaRBacktest (engine columns)": (
+        "VaRConfidence",
+        "BaselConfidence",
+        "BaselGreenLimit",
+        "BaselRedLimit",
+        "UCITSLimit",
+        "UCITSHorizon",
+        "UCITSConfidence",
+        "UCITSMaxOvershootings",
+        "CCDegreesOfFreedom",
+        "ReturnMethod",
+        "Weights",
+    ),
+    "Allocation (per-regime weights)": ("ReturnMethod",),
+    "Backtest (engine NAV, weights, metrics)": (
+        "CostBps",
+        "PeriodsPerYear",
+        "ReturnMethod",
+        "Weights",
+    ),
+    "Attribution (engine columns)": ("CostBps", "ReturnMethod", "Weights"),
+    "StressTests (engine losses, Monte Carlo)": ("ReturnMethod", "Weights"),
+}
+
+RUN_FILL = PatternFill("solid", fgColor="E7E6E6")  # run settings: grey, locked
+
+
+def _live_inputs(res: AnalysisResult) -> list[tuple[str, object, str, str, str]]:
+    """(name, value, unit, source, description) of every input that formulas use."""
     cfg = res.config
-    title(ws, "Assumptions: every input once. Blue cells are inputs (named cells).")
-    header(ws, 2, ["Name", "Value", "Unit", "Source", "Description"])
-    live = "drives live formulas"
-    rerun = "engine input: change it in the configuration and re-run the report"
-    rows = [
+    rg = cfg.regulatory
+    return [
         (
             "Confidence",
             cfg.risk.confidence,
             "fraction",
             "config risk.confidence",
-            f"VaR/CVaR confidence level; {live}",
+            "VaR/CVaR confidence level of the StateRisk figures",
         ),
         (
             "PeriodsPerYear",
             cfg.risk.periods_per_year,
             "periods per year",
             "config risk.periods_per_year",
-            f"annualisation factor; {live}",
+            "annualisation factor",
+        ),
+        (
+            "ReturnMethod",
+            cfg.data.return_method,
+            "simple | log",
+            "config data.return_method",
+            "Data returns: simple P_t/P_t-1 - 1, log ln(P_t/P_t-1)",
         ),
         (
             "Tolerance",
@@ -53,113 +91,64 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> None:
             "largest relative difference a check accepts between a formula and the engine",
         ),
         (
-            "NStates",
-            cfg.regimes.n_states,
-            "count",
-            "config regimes.n_states",
-            f"number of regimes; {rerun}",
-        ),
-        (
-            "Method",
-            cfg.regimes.method,
-            "name",
-            "config regimes.method",
-            f"regime detector; {rerun}",
-        ),
-        (
-            "Seed",
-            cfg.regimes.seed,
-            "integer",
-            "config regimes.seed",
-            f"random seed of the detector; {rerun}",
-        ),
-        (
-            "ReturnMethod",
-            cfg.data.return_method,
-            "name",
-            "config data.return_method",
-            "simple: P_t/P_t-1 - 1; log: ln(P_t/P_t-1)",
-        ),
-        (
-            "MaxWeight",
-            cfg.allocation.max_weight,
-            "fraction",
-            "config allocation.max_weight",
-            f"largest weight per asset in the regime allocation; {rerun}",
-        ),
-        (
             "VaRConfidence",
             cfg.risk.var_confidence,
             "fraction",
             "config risk.var_confidence",
-            f"level of the backtested 1-day VaR; {live}",
-        ),
-        (
-            "VaRWindow",
-            cfg.risk.var_window,
-            "days",
-            "config risk.var_window",
-            f"history behind each VaR forecast; {rerun} (it sets the formula ranges)",
-        ),
-        (
-            "BaselWindow",
-            cfg.regulatory.basel_window,
-            "days",
-            "BCBS (1996)",
-            f"days the traffic light counts; {rerun} (it sets the formula range)",
+            "level of the backtested 1-day VaR and its coverage tests",
         ),
         (
             "BaselConfidence",
-            cfg.regulatory.basel_confidence,
+            rg.basel_confidence,
             "fraction",
             "BCBS (1996)",
-            f"VaR level of the traffic light; {live}",
+            "VaR level of the traffic light and the UCITS overshootings (99%)",
         ),
         (
             "BaselGreenLimit",
-            cfg.regulatory.basel_green_limit,
+            rg.basel_green_limit,
             "probability",
             "BCBS (1996) Table 2",
-            f"green while P(X <= exceptions) is below it; {live}",
+            "green while P(X <= exceptions) is below it",
         ),
         (
             "BaselRedLimit",
-            cfg.regulatory.basel_red_limit,
+            rg.basel_red_limit,
             "probability",
             "BCBS (1996) Table 2",
-            f"red from this P(X <= exceptions) on; {live}",
+            "red from this P(X <= exceptions) on",
         ),
         (
             "UCITSLimit",
-            cfg.regulatory.ucits_limit,
+            rg.ucits_limit,
             "fraction of NAV",
             "CESR/10-788 Box 15",
-            f"absolute VaR limit (99%, 20 days); {live}",
+            "absolute VaR limit (99%, 20 days)",
         ),
         (
             "UCITSHorizon",
-            cfg.regulatory.ucits_horizon,
+            rg.ucits_horizon,
             "days",
             "CESR/10-788 Box 15",
-            f"holding period of the limit; {live}",
+            "holding period of the limit",
         ),
         (
             "UCITSConfidence",
-            cfg.regulatory.ucits_confidence,
+            rg.ucits_confidence,
             "fraction",
             "CESR/10-788 Box 15",
-            f"confidence of the limit; {live}",
+            "confidence of the limit",
         ),
         (
             "UCITSMaxOvershootings",
-            cfg.regulatory.ucits_max_overshootings,
+            rg.ucits_max_overshootings,
             "count",
             "CESR/10-788 Box 18",
-            f"more than this many in 250 days must be reported; {live}",
+            "more than this many in 250 days must be reported",
         ),
         (
             "CCDegreesOfFreedom",
-            cfg.regulatory.cc_degrees_of_freedom,
+            rg.cc_degrees_of_freedom,
             "count",
             "Christoffersen (1998)",
             "degrees of freedom of the conditional coverage LR",
@@ -169,30 +158,174 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> None:
             cfg.backtest.cost_bps,
             "basis points, one way",
             "config backtest.cost_bps",
-            f"trading cost on |change in weights| of NAV; {live} (the trades are engine output)",
+            "trading cost on |change in weights| of NAV",
         ),
-        ("BasisPoint", 0.0001, "fraction", "definition", "one basis point"),
     ]
-    for i, (name, value, unit, source, desc) in enumerate(rows, start=3):
+
+
+def _run_settings(res: AnalysisResult) -> list[tuple[str, object, str, str]]:
+    """(name, value, source, description) of the settings fixed by the run."""
+    cfg = res.config
+    d, rc, b = cfg.data, cfg.regimes, cfg.backtest
+    params = rc.detector_params()
+    return [
+        ("DataSource", d.source, "config data.source", "sample | csv | xlsx | yahoo"),
+        ("DataKind", d.kind, "config data.kind", "what the input numbers are: prices or returns"),
+        ("NStates", rc.n_states, "config regimes.n_states", "number of regimes"),
+        ("Method", rc.method, "config regimes.method", "regime detector"),
+        ("Seed", rc.seed, "config regimes.seed", "random seed of the detector"),
+        (
+            "DetectorSettings",
+            ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults",
+            "config regimes.features / jump_penalty",
+            "detector settings beyond the defaults",
+        ),
+        (
+            "Objective",
+            cfg.allocation.objective,
+            "config allocation.objective",
+            "allocation rule per regime",
+        ),
+        (
+            "MaxWeight",
+            cfg.allocation.max_weight,
+            "config allocation.max_weight",
+            "largest weight per asset in the regime allocation",
+        ),
+        (
+            "VaRWindow",
+            cfg.risk.var_window,
+            "config risk.var_window",
+            "days of history behind each VaR forecast (sets the formula ranges)",
+        ),
+        (
+            "BaselWindow",
+            cfg.regulatory.basel_window,
+            "BCBS (1996)",
+            "days the traffic light counts (sets the formula range)",
+        ),
+        (
+            "Rebalance",
+            b.rebalance,
+            "config backtest.rebalance",
+            "decision schedule of both backtest strategies",
+        ),
+        (
+            "Delay",
+            b.delay,
+            "config backtest.delay",
+            "days between a decision (close t) and its trade (close t + delay)",
+        ),
+        (
+            "BacktestWindow",
+            min(b.window, len(res.returns) // 3),
+            "config backtest.window",
+            "trailing days each decision uses; min(window, n/3)",
+        ),
+    ]
+
+
+def build_assumptions(wb: Workbook, res: AnalysisResult) -> dict[str, str]:
+    """Live inputs (blue, named, used by formulas), each beside the value the run used; the
+    portfolio weights; and the run settings (grey: change them in the configuration and
+    re-run). Returns, per live input, the cell that is TRUE while it is unchanged."""
+    ws = wb.create_sheet("Assumptions")
+    title(ws, "Assumptions: every input once. Blue cells are live inputs (named cells).")
+    put_text(
+        ws,
+        2,
+        1,
+        "Live inputs: formulas recalculate when you edit them. Engine values (grey italic) were "
+        "computed with the value in 'At run'; editing an input marks the blocks that used it "
+        "'re-run needed' on Checks.",
+    ).font = ENGINE_FONT
+    header(ws, 3, ["Name", "Value", "Unit", "Source", "Description", "At run", "Unchanged"])
+    unchanged: dict[str, str] = {}
+    rows = _live_inputs(res)
+    for i, (name, value, unit, source, desc) in enumerate(rows, start=4):
         put_text(ws, i, 1, name)
         cell = mark_input(ws.cell(row=i, column=2, value=value))
+        at_run = ws.cell(row=i, column=6, value=value)
+        at_run.font = ENGINE_FONT
         if isinstance(value, str):
-            cell.data_type = "s"
+            cell.data_type = at_run.data_type = "s"
         put_text(ws, i, 3, unit)
         put_text(ws, i, 4, source)
         put_text(ws, i, 5, desc)
+        ws.cell(row=i, column=7, value=f"=B{i}=F{i}")
+        unchanged[name] = f"Assumptions!$G${i}"
         define_name(wb, name, f"Assumptions!$B${i}")
-    r = 3 + len(rows) + 1
+    r = 4 + len(rows) + 1
     put_text(ws, r, 1, "Portfolio weights").font = HEADER_FONT
-    put_text(ws, r, 5, f"one weight per asset, summing to 1 (config portfolio.weights); {live}")
+    put_text(ws, r, 5, "one weight per asset, summing to 1 (config portfolio.weights)")
+    n = len(res.weights)
+    last = col_letter(1 + n)
     for j, asset in enumerate(res.returns.columns):
         put_text(ws, r + 1, 2 + j, asset).font = HEADER_FONT
         mark_input(
             ws.cell(row=r + 2, column=2 + j, value=float(res.weights[j]))
         ).number_format = PCT
+        at_run = ws.cell(row=r + 3, column=2 + j, value=float(res.weights[j]))
+        at_run.font, at_run.number_format = ENGINE_FONT, PCT
     put_text(ws, r + 1, 1, "Asset")
     put_text(ws, r + 2, 1, "Weights")
-    last = col_letter(1 + len(res.weights))
+    put_text(ws, r + 3, 1, "At run")
+    put_text(ws, r + 4, 1, "Unchanged")
+    ws.cell(
+        row=r + 4,
+        column=2,
+        value=f"=SUMPRODUCT(ABS(B{r + 2}:{last}{r + 2}-B{r + 3}:{last}{r + 3}))=0",
+    )
+    unchanged["Weights"] = f"Assumptions!$B${r + 4}"
     define_name(wb, "Weights", f"Assumptions!$B${r + 2}:${last}${r + 2}")
-    set_widths(ws, {"A": 18, "B": 14, "C": 16, "D": 28, "E": 80})
-    ws.freeze_panes = "A3"
+    # constants the formulas use (a definition, not an input)
+    r += 6
+    put_text(ws, r, 1, "BasisPoint")
+    ws.cell(row=r, column=2, value=0.0001)
+    put_text(ws, r, 3, "fraction")
+    put_text(ws, r, 4, "definition")
+    put_text(ws, r, 5, "one basis point (a constant the cost formulas use)")
+    define_name(wb, "BasisPoint", f"Assumptions!$B${r}")
+    r += 2
+    put_text(ws, r, 1, "Run settings (re-run to change)").font = HEADER_FONT
+    put_text(
+        ws, r, 5, "fixed by the run: change them in the configuration and run the report again"
+    ).font = ENGINE_FONT
+    for i, (name, value, source, desc) in enumerate(_run_settings(res), start=r + 1):
+        put_text(ws, i, 1, name)
+        cell = ws.cell(row=i, column=2, value=value)
+        cell.fill = RUN_FILL
+        if isinstance(value, str):
+            cell.data_type = "s"
+        put_text(ws, i, 4, source)
+        put_text(ws, i, 5, desc)
+        define_name(wb, name, f"Assumptions!$B${i}")
+    set_widths(ws, {"A": 24, "B": 14, "C": 18, "D": 30, "E": 70, "F": 12, "G": 11})
+    ws.freeze_panes = "A4"
+    return unchanged
+
+
+def build_up_to_date_checks(wb: Workbook, unchanged: dict[str, str], checks: Checks) -> str:
+    """Below the run settings: one check per block of engine values, TRUE while every live
+    input it was computed from still holds its run value. Returns the reference of a cell
+    that names the blocks needing a re-run ("none" while all are current)."""
+    ws = wb["Assumptions"]
+    r = ws.max_row + 2
+    put_text(ws, r, 1, "Engine values up to date").font = HEADER_FONT
+    put_text(ws, r, 5, "TRUE while the inputs each block was computed from are unchanged")
+    parts = []
+    for i, (block, inputs) in enumerate(ENGINE_BLOCK_INPUTS.items(), start=r + 1):
+        put_text(ws, i, 1, block.split(" (")[0])
+        put_text(ws, i, 5, f"{block}: computed from {', '.join(inputs)}")
+        ws.cell(row=i, column=2, value=f"=AND({','.join(unchanged[n] for n in inputs)})")
+        checks.add(f"re-run needed if FALSE: {block} ({', '.join(inputs)})", ws, f"B{i}")
+        parts.append(f'IF(B{i},"","{block.split(" (")[0]}; ")')
+    first, last = r + 1, r + len(ENGINE_BLOCK_INPUTS)
+    summary = last + 1
+    put_text(ws, summary, 1, "Re-run needed")
+    ws.cell(
+        row=summary,
+        column=2,
+        value=f'=IF(AND(B{first}:B{last}),"none","re-run needed: "&{"&".join(parts)})',
+    )
+    return f"Assumptions!B{summary}"

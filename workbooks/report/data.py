@@ -17,7 +17,6 @@ def build_data(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
     """Prices as values; asset returns (simple or log) and the portfolio return as formulas."""
     ws = wb.create_sheet("Data")
     assets = list(res.returns.columns)
-    log = res.config.data.return_method == "log"
     header(
         ws,
         1,
@@ -41,7 +40,8 @@ def build_data(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
             ws.cell(row=r, column=lay.price_col(j), value=float(prices[i, j]))
             if r >= lay.data_first:
                 p = col_letter(lay.price_col(j))
-                f = f"=LN({p}{r}/{p}{r - 1})" if log else f"={p}{r}/{p}{r - 1}-1"
+                ratio = f"{p}{r}/{p}{r - 1}"
+                f = f'=IF(ReturnMethod="log",LN({ratio}),{ratio}-1)'
                 ws.cell(row=r, column=lay.return_col(j), value=f).number_format = PCT4
         if r >= lay.data_first:
             ws.cell(
