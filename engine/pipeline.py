@@ -40,6 +40,7 @@ class AnalysisResult:
     regulatory_var_forecast: np.ndarray  # the same at the Basel/UCITS level (99%)
     regulatory_var_hits: np.ndarray
     comparison: Comparison  # static (portfolio weights) versus regime-aware backtest
+    cash: pd.Series | None = None  # cash returns on the returns' dates (bundled CASH index)
 
 
 def load_prices(cfg: RunConfig) -> tuple[pd.DataFrame, str]:
@@ -64,6 +65,13 @@ def load_prices(cfg: RunConfig) -> tuple[pd.DataFrame, str]:
     prices = load_yahoo_prices(cols, d.start, d.end)
     sha = hashlib.sha256(pd.util.hash_pandas_object(prices).to_numpy().tobytes()).hexdigest()
     return prices, sha
+
+
+def bundled_cash(index: pd.Index) -> pd.Series:
+    """Daily returns of the bundled CASH index (Ken French RF) on `index`, 0 where it has none:
+    the backtest's cash rate and the Sharpe ratio's benchmark, as scripts/compare_allocation.py."""
+    cash = prices_to_returns(load_sample_prices(["CASH"])).iloc[:, 0]
+    return cash.reindex(index).fillna(0.0).rename("Cash")
 
 
 def _index_levels(returns: pd.DataFrame, method: str) -> pd.DataFrame:
@@ -124,6 +132,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         portfolio.to_numpy(), reg.basel_confidence, cfg.risk.var_window
     )
     b = cfg.backtest
+    cash = bundled_cash(returns.index) if d.source == "sample" else None
     comparison = compare_static_dynamic(
         returns,
         static_weights=w,
@@ -137,6 +146,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         window=min(b.window, len(returns) // 3),
         max_weight=ac.max_weight,
         detector_params=rc.detector_params(),
+        cash=cash,
     )
     return AnalysisResult(
         config=cfg,
@@ -155,4 +165,5 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         regulatory_var_forecast=regulatory_var,
         regulatory_var_hits=regulatory_hits,
         comparison=comparison,
+        cash=cash,
     )

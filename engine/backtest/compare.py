@@ -25,6 +25,9 @@ class Comparison:
     table: pd.DataFrame  # metric × (static, dynamic), common live period
 
 
+REFIT_EVERY = 21  # rows between refits of the regime-aware strategy's detector (monthly)
+
+
 def compare_static_dynamic(
     returns: pd.DataFrame,
     static_weights: np.ndarray | None = None,
@@ -74,7 +77,7 @@ def compare_static_dynamic(
             n_states,
             objective,
             window=win,
-            refit_every=21,
+            refit_every=REFIT_EVERY,
             max_weight=max_weight,
             seed=seed,
             detector_params=params,

@@ -165,6 +165,8 @@ def _live_inputs(res: AnalysisResult) -> list[tuple[str, object, str, str, str]]
 
 def _run_settings(res: AnalysisResult) -> list[tuple[str, object, str, str]]:
     """(name, value, source, description) of the settings fixed by the run."""
+    from engine.backtest.compare import REFIT_EVERY
+
     cfg = res.config
     d, rc, b = cfg.data, cfg.regimes, cfg.backtest
     params = rc.detector_params()
@@ -221,6 +223,31 @@ def _run_settings(res: AnalysisResult) -> list[tuple[str, object, str, str]]:
             min(b.window, len(res.returns) // 3),
             "config backtest.window",
             "trailing days each decision uses; min(window, n/3)",
+        ),
+        (
+            "RefitEvery",
+            REFIT_EVERY,
+            "engine (fixed)",
+            "days between refits of the regime-aware strategy's detector",
+        ),
+        (
+            "StaticStrategy",
+            "portfolio Weights, traded back to them on the Rebalance schedule",
+            "engine",
+            "the static leg of the backtest",
+        ),
+        (
+            "DynamicStrategy",
+            f"{cfg.allocation.objective} weights per regime ({rc.method}, {rc.n_states} states),"
+            " blended by today's filtered probabilities",
+            "engine",
+            "the regime-aware leg of the backtest",
+        ),
+        (
+            "CashSource",
+            "bundled CASH index (Ken French RF)" if res.cash is not None else "none (0%)",
+            "engine: sample data only",
+            "cash rate earned on uninvested weight and the Sharpe ratio's benchmark",
         ),
     ]
 

@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 
 STRATEGIES = ("Static", "Dynamic")  # one block of columns each, from column C
 # after a block's held weights (one column per asset); a blank column follows each block
-_BLOCK_TAIL = ("turn", "nav", "peak", "dd", "ret", "cost", "eng", "regime")
+_BLOCK_TAIL = ("turn", "nav", "peak", "dd", "ret", "cost", "eng", "regime", "gross", "trade")
 
 
 def backtest_columns(lay: Layout) -> dict[str, dict[str, str]]:
     """Column letters of each strategy's block ("w0".."w1" the held weights, then "turn", "nav",
-    "peak", "dd", "ret", "cost", "eng", "regime"; "c0" the block's first column number), so
-    other sheets can point at them."""
+    "peak", "dd", "ret", "cost", "eng", "regime", "gross", "trade"; "c0" the block's first
+    column number), so other sheets can point at them."""
     m = lay.n_assets
     cols: dict[str, dict[str, str]] = {}
     for b, name in enumerate(STRATEGIES):
@@ -39,6 +39,8 @@ def backtest_columns(lay: Layout) -> dict[str, dict[str, str]]:
 def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks) -> None:
     """Static and regime-aware NAV, peak, drawdown, returns and costs as formulas over the Data
     returns and the engine's held weights and turnover (values); metrics with engine values."""
+    import pandas as pd
+
     from engine.backtest.metrics import live_slice
 
     ws = wb.create_sheet("Backtest")
@@ -47,7 +49,13 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
     assets = list(res.returns.columns)
     first, last = lay.data_first, lay.data_last
     put_text(ws, 1, 1, "Date")
-    put_text(ws, 1, 2, "Cash return")
+    put_text(
+        ws,
+        1,
+        2,
+        "Cash return (bundled CASH index)" if res.cash is not None else "Cash return (none)",
+    )
+    cash = res.cash.to_numpy() if res.cash is not None else np.zeros(len(res.returns))
     blocks = dict(zip(STRATEGIES, (comp.static, comp.dynamic), strict=True))
     rc0, rc1 = col_letter(lay.return_col(0)), col_letter(lay.return_col(m - 1))
     cols = backtest_columns(lay)
@@ -62,6 +70,8 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
             f"{name} cost",
             f"{name} NAV (engine)",
             f"{name} regime in force (engine)",
+            f"{name} gross return",
+            f"{name} trade day (engine schedule)",
         ]
         for pos, h in enumerate(heads):
             put_text(ws, 1, int(cols[name]["c0"]) + pos, h).font = HEADER_FONT
@@ -69,21 +79,49 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
     for name in blocks:
         ws[f"{cols[name]['nav']}2"] = 1
         ws[f"{cols[name]['peak']}2"] = 1
+    # the static leg is live: its weights drift with the Data returns from the Assumptions
+    # Weights and go back to them on each trade day, so editing Weights or CostBps moves it
+    (wsheet, wref), *_ = wb.defined_names["Weights"].destinations
+    w_first = ws.parent[wsheet][wref.replace("$", "").split(":")[0]]
+    target = [f"{wsheet}!${col_letter(w_first.column + j)}${w_first.row}" for j in range(m)]
+    trade_days = {  # 1 where the strategy trades at the close (decision date + Delay)
+        name: res.returns.index.isin(pd.DatetimeIndex(bt.audit["execution_date"].dropna()))
+        for name, bt in blocks.items()
+    }
     for r in range(first, last + 1):
         i = r - first
         ws.cell(row=r, column=1, value=f"=Data!A{r}").number_format = DATE
-        ws.cell(row=r, column=2, value=0.0)  # the report's backtest holds no cash rate
+        ws.cell(row=r, column=2, value=float(cash[i])).font = ENGINE_FONT
+        rets = f"Data!{rc0}{r}:{rc1}{r}"
         for name, bt in blocks.items():
             k = cols[name]
-            held = bt.weights.iloc[i - 1].to_numpy() if i > 0 else np.zeros(m)
-            for j in range(m):
-                ws.cell(row=r, column=int(k["c0"]) + j, value=float(held[j])).font = ENGINE_FONT
-            ws[f"{k['turn']}{r}"] = float(bt.turnover.iloc[i])
-            ws[f"{k['turn']}{r}"].font = ENGINE_FONT
             w = f"{k['w0']}{r}:{k['w1']}{r}"
+            ws[f"{k['trade']}{r}"] = int(trade_days[name][i])
+            ws[f"{k['trade']}{r}"].font = ENGINE_FONT
+            ws[f"{k['gross']}{r}"] = f"=SUMPRODUCT({w},{rets})+(1-SUM({w}))*B{r}"
+            if name == "Static":
+                p = r - 1  # weights held over period r: the end of period r - 1
+                for j in range(m):
+                    wc = col_letter(int(k["c0"]) + j)
+                    rc = col_letter(lay.return_col(j))
+                    ws[f"{wc}{r}"] = (
+                        0
+                        if i == 0
+                        else f"=IF({k['trade']}{p}=1,{target[j]},"
+                        f"{wc}{p}*(1+Data!{rc}{p})/(1+{k['gross']}{p}))"
+                    )
+                drifted = f"{w}*(1+{rets})/(1+{k['gross']}{r})"
+                ws[f"{k['turn']}{r}"] = (
+                    f"=IF({k['trade']}{r}=1,SUMPRODUCT(ABS(Weights-{drifted})),0)"
+                )
+            else:
+                held = bt.weights.iloc[i - 1].to_numpy() if i > 0 else np.zeros(m)
+                for j in range(m):
+                    ws.cell(row=r, column=int(k["c0"]) + j, value=float(held[j])).font = ENGINE_FONT
+                ws[f"{k['turn']}{r}"] = float(bt.turnover.iloc[i])
+                ws[f"{k['turn']}{r}"].font = ENGINE_FONT
             ws[f"{k['nav']}{r}"] = (
-                f"={k['nav']}{r - 1}*(1+SUMPRODUCT({w},Data!{rc0}{r}:{rc1}{r})+(1-SUM({w}))*B{r})"
-                f"*(1-{k['turn']}{r}*CostBps*BasisPoint)"
+                f"={k['nav']}{r - 1}*(1+{k['gross']}{r})*(1-{k['turn']}{r}*CostBps*BasisPoint)"
             )
             ws[f"{k['peak']}{r}"] = f"=MAX({k['peak']}{r - 1},{k['nav']}{r})"
             ws[f"{k['dd']}{r}"] = f"={k['nav']}{r}/{k['peak']}{r}-1"
@@ -117,10 +155,12 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
     metrics = [
         ("CAGR", "=({nav}{last}/{nav}{Lm1})^(1/" + years + ")-1"),
         ("Volatility", "=STDEV({ret}{L}:{ret}{last})*SQRT(PeriodsPerYear)"),
-        (
+        (  # mean / standard deviation (ddof 1) of the returns over cash, annualised
             "Sharpe",
-            "=(AVERAGE({ret}{L}:{ret}{last})-AVERAGE(B{L}:B{last}))"
-            "/STDEV({ret}{L}:{ret}{last})*SQRT(PeriodsPerYear)",
+            "=(SUMPRODUCT({ex})/COUNT({ret}{L}:{ret}{last}))"
+            "/SQRT((SUMPRODUCT({ex}*{ex})-SUMPRODUCT({ex})*SUMPRODUCT({ex})"
+            "/COUNT({ret}{L}:{ret}{last}))/(COUNT({ret}{L}:{ret}{last})-1))"
+            "*SQRT(PeriodsPerYear)",
         ),
         ("Max drawdown", "=-MIN({dd}{L}:{dd}{last})"),
         ("Turnover /yr", "=SUM({turn}{L}:{turn}{last})/" + years),
@@ -144,6 +184,7 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
                 cost=k["cost"],
                 L=L,
                 Lm1=L - 1,
+                ex=f"({k['ret']}{L}:{k['ret']}{last}-B{L}:B{last})",
                 last=last,
             )
             fc, ec, kc = (col_letter(base + 1 + 3 * off + x) for x in range(3))
