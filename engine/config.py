@@ -1,7 +1,18 @@
-"""Run configuration: a TOML file validated into dataclasses; errors name the key."""
+"""Run configuration: a TOML file validated into dataclasses; errors name the key.
+
+Validation imports nothing heavy (no numpy, pandas or scikit-learn), so a typo in a
+configuration is reported in a fraction of a second, before the analysis loads its libraries.
+That is why the names the engine accepts are listed here; tests/test_cli.py checks that they
+match the engine's own lists.
+"""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import json
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +21,33 @@ from typing import Any
 from engine.errors import InputError
 
 SOURCES = ("sample", "csv", "xlsx", "yahoo")
+KINDS = ("prices", "returns")  # engine.data.files.TABLE_KINDS
+RETURN_METHODS = ("simple", "log")  # engine.data.returns.RETURN_METHODS
+CALENDARS = ("first", "union", "intersection")  # or a column name (engine.data.align)
+# engine.regimes.DETECTORS
+METHODS = ("hmm", "jump", "gmm", "kmeans", "markov_switching", "supervised", "neural")
+# engine.allocation.OBJECTIVES
+OBJECTIVES = ("min_variance", "min_cvar", "max_sharpe", "risk_parity", "inverse_vol", "equal")
+# engine.backtest.simulator.REBALANCE
+REBALANCE = ("daily", "weekly", "monthly", "quarterly", "regime_change")
+# engine.features: each return feature and the parameter it needs (None: no parameter)
+FEATURE_PARAMS: dict[str, str | None] = {
+    "ewm_vol": "halflife",
+    "ewm_log_vol": "halflife",
+    "ewm_downside_dev": "halflife",
+    "ewm_sortino": "halflife",
+    "rolling_vol": "window",
+    "momentum": "window",
+    "log_drawdown": None,
+    "rsi": "window",
+    "ma_distance": "window",
+}
+LEVEL_FEATURES = ("level", "change")  # need a level series, which a report run does not load
+FEATURE_KEYS = ("name", "halflife", "window", "series")
+MIN_BACKTEST_WINDOW = 120  # engine.backtest.compare: fewer rows of history cannot fit a detector
+FILE_SUFFIXES = {"csv": (".csv", ".txt"), "xlsx": (".xlsx", ".xlsm")}
+_SAMPLE_PROVENANCE = Path(__file__).parent / "data" / "sample" / "provenance.json"
+_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2}))?(?:-([0-9]{2}))?\Z")
 
 
 @dataclass(frozen=True)
@@ -122,29 +160,58 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+# Keys whose default is None: the types they accept (the others take their default's type)
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "data.start": (str, dt.date),
+    "data.end": (str, dt.date),
+    "data.path": (str,),
+    "regimes.jump_penalty": (int, float),
+}
+_ITEM_TYPES: dict[str, tuple[type, ...]] = {
+    "data.columns": (str,),
+    "portfolio.weights": (int, float),
+    "regimes.features": (dict,),
+}
+
+
 def _section(name: str, cls: type, raw: Any) -> Any:
     if not isinstance(raw, dict):
         raise InputError(name, "must be a table ([" + name + "])")
     defaults = cls()
     kwargs = {}
     for key, value in raw.items():
+        where = f"{name}.{key}"
         if not hasattr(defaults, key):
             allowed = ", ".join(f for f in defaults.__dataclass_fields__)
-            raise InputError(f"{name}.{key}", f"unknown key; allowed: {allowed}")
+            raise InputError(where, f"unknown key; allowed: {allowed}")
         default = getattr(defaults, key)
         if isinstance(default, tuple):
             if not isinstance(value, list):
-                raise InputError(f"{name}.{key}", "must be a list")
+                raise InputError(where, "must be a list")
+            kinds = _ITEM_TYPES.get(where, (object,))
+            for i, item in enumerate(value):
+                if isinstance(item, bool) or not isinstance(item, kinds):
+                    raise InputError(f"{where}[{i}]", f"must be {_names(kinds)} (got {item!r})")
             value = tuple(value)
-        elif isinstance(default, bool) or default is None:
-            if isinstance(value, bool) and default is None:
-                raise InputError(f"{name}.{key}", f"must be a number (got {value!r})")
+        elif default is None:
+            kinds = _OPTIONAL.get(where, (object,))
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                raise InputError(where, f"must be {_names(kinds)} (got {value!r})")
+            if isinstance(value, dt.date):  # a TOML date (or date-time): kept as its ISO date
+                value = value.isoformat()[:10]
+        elif isinstance(value, bool) != isinstance(default, bool):
+            raise InputError(where, f"must be {type(default).__name__} (got {value!r})")
         elif isinstance(default, float) and isinstance(value, int):
             value = float(value)
         elif not isinstance(value, type(default)):
-            raise InputError(f"{name}.{key}", f"must be {type(default).__name__} (got {value!r})")
+            raise InputError(where, f"must be {type(default).__name__} (got {value!r})")
         kwargs[key] = value
     return cls(**kwargs)
+
+
+def _names(kinds: tuple[type, ...]) -> str:
+    words = {str: "text", int: "a number", float: "a number", dict: "a table", dt.date: "a date"}
+    return " or ".join(dict.fromkeys(words.get(k, k.__name__) for k in kinds))
 
 
 def parse_config(text: str) -> RunConfig:
@@ -163,57 +230,195 @@ def parse_config(text: str) -> RunConfig:
 
 
 def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a TOML configuration file (errors name the key, exit code 2 in the CLI)."""
     p = Path(path)
     if not p.exists():
         raise InputError("--config", f"file not found: {p}")
     return parse_config(p.read_text(encoding="utf-8"))
 
 
-def validate(cfg: RunConfig) -> None:
-    """Cross-field checks that the type checks above cannot express."""
-    d = cfg.data
-    if d.source not in SOURCES:
-        raise InputError("data.source", f"must be one of {', '.join(SOURCES)} (got {d.source!r})")
-    if d.source in ("csv", "xlsx") and not d.path:
-        raise InputError("data.path", f"is required when data.source = {d.source!r}")
+def _one_of(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InputError(key, f"must be one of {', '.join(allowed)} (got {value!r})")
+
+
+def _date_bounds(key: str, text: str) -> tuple[dt.date, dt.date]:
+    """First and last day a date setting covers: "2012" is all of 2012, as pandas reads it."""
+    m = _DATE.match(text)
+    try:
+        if m is None:
+            raise ValueError
+        y, mo, d = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+        first = dt.date(y, mo, d)
+        if m.group(3):
+            return first, first
+        if m.group(2):
+            nxt = dt.date(y + mo // 12, mo % 12 + 1, 1)
+            return first, nxt - dt.timedelta(days=1)
+        return first, dt.date(y, 12, 31)
+    except ValueError:
+        raise InputError(key, f"must be a date YYYY-MM-DD (got {text!r})") from None
+
+
+def _sample_series() -> list[str]:
+    # From the provenance file rather than engine.data.sample: that module imports pandas
+    return list(json.loads(_SAMPLE_PROVENANCE.read_text(encoding="utf-8"))["series"])
+
+
+def _file_columns(path: Path) -> list[str] | None:
+    """Asset columns of a CSV file's header (after the date column); None when not cheap."""
+    if path.suffix.lower() not in FILE_SUFFIXES["csv"]:
+        return None  # an XLSX header needs a spreadsheet reader: checked at load
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+        header = next(csv.reader(f), [])
+    return header[1:]
+
+
+def _validate_data(d: DataConfig) -> None:
+    _one_of("data.source", d.source, SOURCES)
+    _one_of("data.kind", d.kind, KINDS)
+    _one_of("data.return_method", d.return_method, RETURN_METHODS)
     if not d.columns:
         raise InputError("data.columns", "name at least one series")
-    if d.return_method not in ("simple", "log"):
-        raise InputError("data.return_method", "must be 'simple' or 'log'")
-    w = cfg.portfolio.weights
-    if w and len(w) != len(d.columns):
+    repeated = sorted({c for c in d.columns if d.columns.count(c) > 1})
+    if repeated:
+        raise InputError("data.columns", f"{repeated} appear more than once")
+    if d.calendar not in CALENDARS and d.calendar not in d.columns:
         raise InputError(
-            "portfolio.weights", f"has {len(w)} values for {len(d.columns)} columns in data.columns"
+            "data.calendar",
+            f"must be {', '.join(CALENDARS)} or one of data.columns (got {d.calendar!r})",
         )
-    if w and abs(sum(w) - 1.0) > 1e-9:
+    if d.ffill_limit < 0:
+        raise InputError("data.ffill_limit", f"must be 0 or more (got {d.ffill_limit})")
+    start = _date_bounds("data.start", d.start) if d.start is not None else None
+    end = _date_bounds("data.end", d.end) if d.end is not None else None
+    if start and end and start[0] > end[1]:
+        raise InputError("data.end", f"{d.end} is before data.start {d.start}")
+    if d.source in ("sample", "yahoo") and d.kind != "prices":
+        raise InputError("data.kind", f"the {d.source} source gives prices: write kind = 'prices'")
+    if d.source == "sample":
+        unknown = [c for c in d.columns if c not in _sample_series()]
+        if unknown:
+            raise InputError(
+                "data.columns",
+                f"{unknown} not in the bundled sample; available: {', '.join(_sample_series())}",
+            )
+    if d.source in ("csv", "xlsx"):
+        if not d.path:
+            raise InputError("data.path", f"is required when data.source = {d.source!r}")
+        path = Path(d.path)
+        if path.suffix.lower() not in FILE_SUFFIXES[d.source]:
+            raise InputError(
+                "data.path",
+                f"{d.source} data needs a {' or '.join(FILE_SUFFIXES[d.source])} file (got {path})",
+            )
+        if not path.is_file():
+            raise InputError("data.path", f"file not found: {path}")
+        header = _file_columns(path)
+        missing = [c for c in d.columns if header is not None and c not in header]
+        if missing:
+            raise InputError(
+                "data.columns", f"{missing} not in {path}; its columns: {', '.join(header or [])}"
+            )
+
+
+def _validate_portfolio(cfg: RunConfig) -> None:
+    w, n = cfg.portfolio.weights, len(cfg.data.columns)
+    if not w:
+        return
+    if len(w) != n:
+        raise InputError(
+            "portfolio.weights", f"has {len(w)} values for {n} columns in data.columns"
+        )
+    if not all(math.isfinite(x) for x in w):
+        raise InputError("portfolio.weights", "must be finite numbers")
+    if abs(sum(w) - 1.0) > 1e-9:
         raise InputError("portfolio.weights", f"must sum to 1 (they sum to {sum(w):.6g})")
-    if not 0.5 < cfg.risk.var_confidence < 1.0:
+
+
+def _validate_features(features: tuple[dict[str, Any], ...]) -> None:
+    for i, item in enumerate(features):
+        key = f"regimes.features[{i}]"
+        extra = [k for k in item if k not in FEATURE_KEYS]
+        if extra:
+            raise InputError(
+                f"{key}.{extra[0]}", f"unknown key; allowed: {', '.join(FEATURE_KEYS)}"
+            )
+        name = item.get("name")
+        if name in LEVEL_FEATURES:
+            raise InputError(
+                f"{key}.name",
+                f"{name} needs a level series (VIX, rates), which a report does not load",
+            )
+        _one_of(f"{key}.name", name, tuple(FEATURE_PARAMS))
+        param = FEATURE_PARAMS[str(name)]
+        if param is None:
+            continue
+        value = item.get(param, item.get("window" if param == "halflife" else "halflife"))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise InputError(f"{key}.{param}", f"{name} needs a positive {param} (got {value!r})")
+
+
+def _validate_regimes(r: RegimeConfig) -> None:
+    _one_of("regimes.method", r.method, METHODS)
+    if r.n_states not in (2, 3, 4):
+        raise InputError("regimes.n_states", f"must be 2, 3 or 4 (got {r.n_states})")
+    if not 0 <= r.seed < 2**32:
         raise InputError(
-            "risk.var_confidence", f"must be in (0.5, 1) (got {cfg.risk.var_confidence})"
+            "regimes.seed", f"must be a whole number from 0 to 2**32 - 1 (got {r.seed})"
         )
-    b = cfg.backtest
+    if r.features and r.method == "markov_switching":
+        raise InputError("regimes.features", "markov_switching models returns, not features")
+    _validate_features(r.features)
+    if r.jump_penalty is not None:
+        if r.method != "jump":
+            raise InputError(
+                "regimes.jump_penalty",
+                f"only the jump method takes a penalty (method is {r.method})",
+            )
+        if not r.jump_penalty >= 0:
+            raise InputError("regimes.jump_penalty", f"must be 0 or more (got {r.jump_penalty})")
+
+
+def _validate_risk(cfg: RunConfig) -> None:
+    risk = cfg.risk
+    for key, level in (("confidence", risk.confidence), ("var_confidence", risk.var_confidence)):
+        if not 0.5 < level < 1.0:
+            raise InputError(f"risk.{key}", f"must be in (0.5, 1), e.g. 0.95 (got {level})")
+    if risk.var_window < 20:
+        raise InputError("risk.var_window", f"must be at least 20 days (got {risk.var_window})")
+    if risk.periods_per_year <= 0:
+        raise InputError("risk.periods_per_year", "must be positive")
+    a, n = cfg.allocation, len(cfg.data.columns)
+    _one_of("allocation.objective", a.objective, OBJECTIVES)
+    if not 0 < a.max_weight <= 1:
+        raise InputError("allocation.max_weight", f"must be in (0, 1] (got {a.max_weight})")
+    if a.max_weight * n < 1 - 1e-12:
+        raise InputError(
+            "allocation.max_weight",
+            f"{a.max_weight} × {n} assets < 1: no portfolio is fully invested; "
+            f"use at least {1 / n:.4g}",
+        )
+
+
+def _validate_backtest(b: BacktestConfig) -> None:
     if b.delay < 1:
         raise InputError("backtest.delay", f"must be at least 1 day (got {b.delay})")
     if not 0 <= b.cost_bps <= 1000:
         raise InputError("backtest.cost_bps", f"must be between 0 and 1000 (got {b.cost_bps})")
-    if b.rebalance not in ("daily", "weekly", "monthly", "quarterly", "regime_change"):
+    _one_of("backtest.rebalance", b.rebalance, REBALANCE)
+    if b.window < MIN_BACKTEST_WINDOW:
         raise InputError(
-            "backtest.rebalance", "must be daily, weekly, monthly, quarterly or regime_change"
+            "backtest.window", f"must be at least {MIN_BACKTEST_WINDOW} days (got {b.window})"
         )
-    if not cfg.risk.var_window >= 20:
-        raise InputError("risk.var_window", f"must be at least 20 days (got {cfg.risk.var_window})")
-    if not 0.5 < cfg.risk.confidence < 1.0:
-        raise InputError("risk.confidence", f"must be in (0.5, 1) (got {cfg.risk.confidence})")
-    if cfg.risk.periods_per_year <= 0:
-        raise InputError("risk.periods_per_year", "must be positive")
-    from engine.regimes import DETECTORS
 
-    if cfg.regimes.method not in DETECTORS:
-        raise InputError("regimes.method", f"must be one of {', '.join(DETECTORS)}")
-    if cfg.regimes.features and cfg.regimes.method in ("markov_switching",):
-        raise InputError("regimes.features", "markov_switching models returns, not features")
-    cfg.regimes.detector_params()  # validates feature names
-    if cfg.regimes.n_states not in (2, 3, 4):
-        raise InputError("regimes.n_states", "must be 2, 3 or 4")
+
+def validate(cfg: RunConfig) -> None:
+    """Cross-field checks that the type checks above cannot express; every error names its key."""
+    _validate_data(cfg.data)
+    _validate_portfolio(cfg)
+    _validate_regimes(cfg.regimes)
+    _validate_risk(cfg)
+    _validate_backtest(cfg.backtest)
     if not 0 < cfg.report.tolerance < 1e-3:
         raise InputError("report.tolerance", "must be a small positive number, e.g. 1e-9")

@@ -6,6 +6,7 @@ numbers tests compare them with come from the same code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,34 +76,42 @@ def bundled_cash(index: pd.Index) -> pd.Series:
 
 
 def _index_levels(returns: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Price-index levels whose returns are `returns`: 1.0 on a base row one business day
-    before the first return, then Π(1 + r) (simple) or exp(Σ r) (log). One row more than
-    `returns`, as prices are, so the report's return formulas line up with the dates."""
-    r = returns.to_numpy(dtype=float)
-    grown = np.exp(np.cumsum(r, axis=0)) if method == "log" else np.cumprod(1.0 + r, axis=0)
-    base = pd.DatetimeIndex([returns.index[0] - pd.offsets.BDay(1)])
-    index = base.append(pd.DatetimeIndex(returns.index)).rename(returns.index.name)
-    return pd.DataFrame(
-        np.vstack([np.ones(r.shape[1]), grown]), index=index, columns=returns.columns
-    )
+    """Price-index levels whose returns are `returns`, each series on its own dates: 1.0 on a
+    base row one business day before its first return, then Π(1 + r) (simple) or exp(Σ r)
+    (log). Aligning these levels like prices gives a missing day a zero return (an unchanged
+    level), compounds a return on a day off the calendar into the next day, and keeps one base
+    row before the first return so the report's return formulas line up with the dates."""
+    columns = {}
+    for c in returns.columns:
+        r = returns[c].dropna()
+        if r.empty:
+            raise InputError("data.columns", f"{c!r} has no returns")
+        x = r.to_numpy(dtype=float)
+        grown = np.exp(np.cumsum(x)) if method == "log" else np.cumprod(1.0 + x)
+        base = pd.DatetimeIndex([r.index[0] - pd.offsets.BDay(1)])
+        columns[c] = pd.Series(np.r_[1.0, grown], index=base.append(pd.DatetimeIndex(r.index)))
+    levels = pd.DataFrame(columns)
+    levels.index.name = returns.index.name
+    return levels
 
 
-def run_analysis(cfg: RunConfig) -> AnalysisResult:
-    """Run the configured analysis end to end."""
+def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) -> AnalysisResult:
+    """Run the configured analysis end to end; `progress` (e.g. print) hears each step."""
+    say = progress or (lambda _: None)
+    d, rc = cfg.data, cfg.regimes
+    say(f"load data: {d.source} {', '.join(d.columns)}")
     raw, sha = load_prices(cfg)
-    d = cfg.data
     policy = MissingPolicy(ffill_limit=d.ffill_limit, calendar=d.calendar)
-    if d.kind == "returns":
-        returns, report = align_prices(raw, policy)
-        prices = _index_levels(returns, d.return_method)
-    else:
-        prices, report = align_prices(raw, policy)
-        returns = prices_to_returns(prices, d.return_method)
+    # returns are aligned as the index levels they imply: one calendar and missing-value policy
+    levels = _index_levels(raw, d.return_method) if d.kind == "returns" else raw
+    prices, report = align_prices(levels, policy)
+    returns = prices_to_returns(prices, d.return_method)
     n = returns.shape[1]
     w = np.asarray(cfg.portfolio.weights or [1.0 / n] * n, dtype=float)
     portfolio = pd.Series(returns.to_numpy() @ w, index=returns.index, name="Portfolio")
-    rc = cfg.regimes
+    say(f"fit regimes: {rc.method}, {rc.n_states} states")
     regimes = fit_regimes(returns, rc.n_states, rc.method, rc.seed, **rc.detector_params())
+    say("risk: per-regime risk")
     risk = state_risk_table(
         portfolio.to_numpy(),
         regimes.states,
@@ -111,6 +120,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         cfg.risk.periods_per_year,
     )
     ac = cfg.allocation
+    say(f"allocation: {cfg.allocation.objective} weights per regime")
     sw = regime_weight_table(
         returns,
         regimes.states,
@@ -120,6 +130,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
         ac.max_weight,
     )
     reg = cfg.regulatory
+    say("risk: VaR backtest")
     bt, var_forecast, hits = backtest_var(
         portfolio.to_numpy(),
         cfg.risk.var_confidence,
@@ -133,6 +144,7 @@ def run_analysis(cfg: RunConfig) -> AnalysisResult:
     )
     b = cfg.backtest
     cash = bundled_cash(returns.index) if d.source == "sample" else None
+    say(f"backtest: static vs regime-aware, {cfg.backtest.rebalance}")
     comparison = compare_static_dynamic(
         returns,
         static_weights=w,

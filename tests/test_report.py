@@ -260,7 +260,7 @@ def test_feature_pipeline_and_penalty_come_from_configuration(detector_analysis)
     assert [f.label for f in det.features] == ["ewm_log_vol_5", "ewm_sortino_20"]
     with pytest.raises(InputError) as err:
         parse_config('[regimes]\nfeatures = [{name = "astrology"}]\n')
-    assert err.value.argument == "features[0].name"
+    assert err.value.argument == "regimes.features[0].name"  # the full key, as in the file
 
 
 def test_functions_after_excel_2007_carry_the_xlfn_prefix(formula_scan):

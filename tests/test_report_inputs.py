@@ -179,3 +179,32 @@ weights = [0.6, 0.25, 0.15]
             ours[mine].to_numpy(), study.table[theirs].to_numpy(), rtol=1e-9, atol=1e-12
         )
     assert res.cash is not None and (res.cash > 0).mean() > 0.8  # 2000-12: 87% of days earn
+
+
+def test_a_missing_return_is_a_day_without_a_move(tmp_path):
+    """Returns input: a blank return (a holiday in one market) is a zero return after
+    alignment, not a repeat of the day before; a return dated off the calendar compounds into
+    the next calendar day; the prices are the index levels the returns imply."""
+    import numpy as np
+    import pandas as pd
+
+    days = pd.bdate_range("2020-01-01", periods=400)
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame(rng.normal(0.0, 0.01, (400, 2)), index=days, columns=["A", "B"])
+    table.iloc[100, 1] = np.nan  # B missing on day 100
+    table.iloc[200, 0] = np.nan  # A (the calendar) has no day 200: B's return that day...
+    path = tmp_path / "r.csv"
+    table.rename_axis("Date").to_csv(path)
+    cfg = parse_config(
+        f'[data]\nsource = "csv"\npath = "{path.as_posix()}"\ncolumns = ["A", "B"]\n'
+        'kind = "returns"\n[backtest]\nwindow = 120\n'
+    )
+    res = run_analysis(cfg)
+    r = res.returns
+    assert r.loc[days[100], "B"] == 0.0  # not table.iloc[99, 1]
+    assert r.loc[days[101], "B"] == pytest.approx(table.iloc[101, 1], abs=1e-15)
+    assert days[200] not in r.index  # ... compounds into day 201
+    both = (1 + table.iloc[200, 1]) * (1 + table.iloc[201, 1]) - 1
+    assert r.loc[days[201], "B"] == pytest.approx(both, abs=1e-15)
+    assert r.loc[days[150], "A"] == pytest.approx(table.iloc[150, 0], abs=1e-15)
+    assert res.prices.iloc[0].tolist() == [1.0, 1.0] and len(res.prices) == len(r) + 1

@@ -364,7 +364,10 @@ def test_officejs_returns_from_prices(officejs):
     log = officejs.call("returns", prices, "log")["result"]
     assert log[1][1] == pytest.approx(np.log(1.1))
     bad = officejs.call("returns", [["Date", "A"], [45292.0, 100.0], [45293.0, -5.0]])
-    assert bad["error"] == "RETURNS: prices: prices must be strictly positive"
+    assert bad["error"] == (
+        "RETURNS: prices: prices must be strictly positive ('A' is -5 on 2024-01-02): "
+        "are these returns rather than prices?"
+    )
 
 
 def test_office_js_error_dicts_and_com_error_codes_are_named(classic, small):

@@ -10,7 +10,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 import engine
 from workbooks.io import put_text
-from workbooks.report.layout import DATE, HEADER_FONT, TIMESTAMP, Layout, set_widths, title
+from workbooks.report.layout import (
+    FMT,
+    HEADER_FONT,
+    TIMESTAMP,
+    Layout,
+    finish_sheet,
+    set_widths,
+    title,
+)
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
@@ -61,14 +69,22 @@ def build_about(
             "VaR/CVaR/drawdown are positive losses; volatility ddof=1, annualised with "
             "PeriodsPerYear; filtered (causal) regime probabilities.",
         ),
+        (
+            "Legend",
+            "blue on yellow: live input (Assumptions); grey fill: run setting (re-run to "
+            "change); grey italic: engine output (values computed in Python at the run, each "
+            "block with a provenance note); black: formulas; Check columns: TRUE when the "
+            "formula equals the engine's value within Tolerance.",
+        ),
         ("Sheets", ", ".join(ws.parent.sheetnames)),  # About is filled in last
     ]
     for i, (k, v) in enumerate(lines, start=3):
-        put_text(ws, i, 1, k).font = HEADER_FONT
+        label = put_text(ws, i, 1, k)
+        label.font, label.alignment = HEADER_FONT, Alignment(vertical="top")
         if isinstance(v, str) and v.startswith("="):
             cell = ws.cell(row=i, column=2, value=v)
-            if "Data!" in v:
-                cell.number_format = DATE
+            cell.number_format = FMT.DATE if "Data!" in v else FMT.BOOL
         else:
             put_text(ws, i, 2, v).alignment = Alignment(wrap_text=True, vertical="top")
-    set_widths(ws, {"A": 20, "B": 100})
+    set_widths(ws, {"A": 26, "B": 100})
+    finish_sheet(ws)

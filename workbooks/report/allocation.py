@@ -9,8 +9,9 @@ from openpyxl.utils import get_column_letter as col_letter
 from openpyxl.utils.cell import range_boundaries
 
 from workbooks.io import put_text
+from workbooks.report.assumptions import provenance
 from workbooks.report.checks import Checks, within_tolerance
-from workbooks.report.layout import ENGINE_FONT, PCT, Layout, header
+from workbooks.report.layout import ENGINE_FONT, FMT, Layout, finish_sheet, header, write_note
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
@@ -23,7 +24,18 @@ def build_allocation(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
     labels = list(res.regimes.labels)
     k = len(labels)
     table = res.state_weights
-    header(ws, 1, ["Asset", *labels, "Now", "Now (engine)", "Check", "Static weight"])
+    header(
+        ws,
+        1,
+        [
+            "Asset",
+            *(f"{lab} (engine)" for lab in labels),
+            "Now",
+            "Now (engine)",
+            "Check",
+            "Static weight",
+        ],
+    )
     put_text(
         ws,
         1,
@@ -41,18 +53,21 @@ def build_allocation(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
     for i, asset in enumerate(table.index, start=2):
         put_text(ws, i, 1, asset)
         for s in range(k):
-            ws.cell(row=i, column=2 + s, value=float(values[i - 2, s])).number_format = PCT
+            cell = ws.cell(row=i, column=2 + s, value=float(values[i - 2, s]))
+            cell.number_format, cell.font = FMT.PCT, ENGINE_FONT
         now = col_letter(2 + k)
         ws[f"{now}{i}"] = f"=SUMPRODUCT({p0}{i}:{p1}{i},{today})"
-        ws[f"{now}{i}"].number_format = PCT
+        ws[f"{now}{i}"].number_format = FMT.PCT
         eng = col_letter(3 + k)
         ws[f"{eng}{i}"] = float(table["Now"].iloc[i - 2])
         ws[f"{eng}{i}"].font = ENGINE_FONT
         chk = col_letter(4 + k)
         ws[f"{chk}{i}"] = within_tolerance(f"{now}{i}", f"{eng}{i}")
-        ws.cell(row=i, column=5 + k, value=f"={wref[i - 2]}").number_format = PCT
+        ws.cell(row=i, column=5 + k, value=f"={wref[i - 2]}").number_format = FMT.PCT
         checks.add(f"Allocation {asset}: Now weight", ws, f"{chk}{i}")
+    write_note(ws, len(table.index) + 3, 1, provenance(res, "Allocation"), span=k + 5)
     ws.column_dimensions["A"].width = 14
+    finish_sheet(ws, title_rows="1:1")
 
 
 def res_weights_cells(wb: Workbook) -> list[str]:

@@ -12,9 +12,10 @@ from workbooks.io import put_text
 from workbooks.report.checks import Checks
 from workbooks.report.layout import (
     ENGINE_FONT,
+    FMT,
     HEADER_FONT,
-    PCT,
     define_name,
+    finish_sheet,
     header,
     mark_input,
     set_widths,
@@ -55,6 +56,20 @@ ENGINE_BLOCK_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 RUN_FILL = PatternFill("solid", fgColor="E7E6E6")  # run settings: grey, locked
+
+
+def provenance(res: AnalysisResult, block: str) -> str:
+    """The note beside a block of engine values: what computed them, from which inputs."""
+    import engine
+
+    rc = res.config.regimes
+    key = next(b for b in ENGINE_BLOCK_INPUTS if b.startswith(block))
+    return (
+        f"Engine output (grey italic): computed by regime-risk {engine.__version__} at the run "
+        f"({rc.method}, {rc.n_states} states, seed {rc.seed}) from "
+        f"{', '.join(ENGINE_BLOCK_INPUTS[key])} as in 'At run' on Assumptions; see Lineage. "
+        "If an input changes, Checks says 're-run needed'."
+    )
 
 
 def _live_inputs(res: AnalysisResult) -> list[tuple[str, object, str, str, str]]:
@@ -274,12 +289,14 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> dict[str, str]:
         cell = mark_input(ws.cell(row=i, column=2, value=value))
         at_run = ws.cell(row=i, column=6, value=value)
         at_run.font = ENGINE_FONT
+        if isinstance(value, float) and 0 < abs(value) < 1e-3:  # Tolerance: 1E-09, not 0.0000
+            cell.number_format = at_run.number_format = "0.0E+00"
         if isinstance(value, str):
             cell.data_type = at_run.data_type = "s"
         put_text(ws, i, 3, unit)
         put_text(ws, i, 4, source)
         put_text(ws, i, 5, desc)
-        ws.cell(row=i, column=7, value=f"=B{i}=F{i}")
+        ws.cell(row=i, column=7, value=f"=B{i}=F{i}").number_format = FMT.BOOL
         unchanged[name] = f"Assumptions!$G${i}"
         define_name(wb, name, f"Assumptions!$B${i}")
     r = 4 + len(rows) + 1
@@ -291,9 +308,9 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> dict[str, str]:
         put_text(ws, r + 1, 2 + j, asset).font = HEADER_FONT
         mark_input(
             ws.cell(row=r + 2, column=2 + j, value=float(res.weights[j]))
-        ).number_format = PCT
+        ).number_format = FMT.PCT
         at_run = ws.cell(row=r + 3, column=2 + j, value=float(res.weights[j]))
-        at_run.font, at_run.number_format = ENGINE_FONT, PCT
+        at_run.font, at_run.number_format = ENGINE_FONT, FMT.PCT
     put_text(ws, r + 1, 1, "Asset")
     put_text(ws, r + 2, 1, "Weights")
     put_text(ws, r + 3, 1, "At run")
@@ -302,7 +319,7 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> dict[str, str]:
         row=r + 4,
         column=2,
         value=f"=SUMPRODUCT(ABS(B{r + 2}:{last}{r + 2}-B{r + 3}:{last}{r + 3}))=0",
-    )
+    ).number_format = FMT.BOOL
     unchanged["Weights"] = f"Assumptions!$B${r + 4}"
     define_name(wb, "Weights", f"Assumptions!$B${r + 2}:${last}${r + 2}")
     # constants the formulas use (a definition, not an input)
@@ -355,4 +372,5 @@ def build_up_to_date_checks(wb: Workbook, unchanged: dict[str, str], checks: Che
         column=2,
         value=f'=IF(AND(B{first}:B{last}),"none","re-run needed: "&{"&".join(parts)})',
     )
+    finish_sheet(ws, title_rows="3:3")
     return f"Assumptions!B{summary}"

@@ -8,9 +8,10 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter as col_letter
 
 from workbooks.io import put_text
+from workbooks.report.assumptions import provenance
 from workbooks.report.backtest import backtest_columns
 from workbooks.report.checks import Checks, equal, within_tolerance
-from workbooks.report.layout import ENGINE_FONT, PCT, Layout, header
+from workbooks.report.layout import ENGINE_FONT, FMT, Layout, finish_sheet, header, write_note
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
@@ -62,8 +63,8 @@ def build_attribution(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Ch
         ws[f"G{r}"] = float(bf["Allocation"].iloc[j])
         for cc in "CEFG":
             ws[f"{cc}{r}"].font = ENGINE_FONT
-            ws[f"{cc}{r}"].number_format = PCT
-        ws[f"B{r}"].number_format = PCT
+            ws[f"{cc}{r}"].number_format = FMT.PCT
+        ws[f"B{r}"].number_format = FMT.PCT
         checks.add(f"Attribution {asset}: return contribution", ws, f"D{r}")
     reg = regime_contributions(dyn)
     top = 4 + len(res.returns.columns)
@@ -97,7 +98,11 @@ def build_attribution(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Ch
         ws[f"J{n}"] = within_tolerance(f"H{n}", f"I{n}")
         for cc in "CFI":
             ws[f"{cc}{n}"].font = ENGINE_FONT
+        for cc in "EFHI":
+            ws[f"{cc}{n}"].number_format = FMT.PCT
         checks.add(f"Attribution {label}: days", ws, f"D{n}")
         checks.add(f"Attribution {label}: return earned", ws, f"G{n}")
         checks.add(f"Attribution {label}: costs", ws, f"J{n}")
+    write_note(ws, top + len(reg) + 2, 1, provenance(res, "Attribution"), span=10)
     ws.column_dimensions["A"].width = 16
+    finish_sheet(ws)

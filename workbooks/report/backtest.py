@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
+from openpyxl.styles import Font
 from openpyxl.utils import column_index_from_string
 from openpyxl.utils import get_column_letter as col_letter
 
 from workbooks.io import put_text
+from workbooks.report import layout as ui
+from workbooks.report.assumptions import provenance
 from workbooks.report.checks import Checks, series_within_tolerance, within_tolerance
-from workbooks.report.layout import DATE, ENGINE_FONT, HEADER_FONT, PCT, Layout, header, show_axes
+from workbooks.report.layout import ENGINE_FONT, FMT, Layout, Styler, finish_sheet
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
@@ -60,9 +63,10 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
     rc0, rc1 = col_letter(lay.return_col(0)), col_letter(lay.return_col(m - 1))
     cols = backtest_columns(lay)
     for name in blocks:
+        src = "" if name == "Static" else " (engine)"  # the static leg is formulas
         heads = [
-            *(f"{name} weight {a}" for a in assets),
-            f"{name} turnover",
+            *(f"{name} weight {a}{src}" for a in assets),
+            f"{name} turnover{src}",
             f"{name} NAV",
             f"{name} peak",
             f"{name} drawdown",
@@ -74,8 +78,8 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
             f"{name} trade day (engine schedule)",
         ]
         for pos, h in enumerate(heads):
-            put_text(ws, 1, int(cols[name]["c0"]) + pos, h).font = HEADER_FONT
-    ws.cell(row=2, column=1, value="=Data!A2").number_format = DATE
+            put_text(ws, 1, int(cols[name]["c0"]) + pos, h).font = ui.HEADER_FONT
+    ws.cell(row=2, column=1, value="=Data!A2").number_format = FMT.DATE
     for name in blocks:
         ws[f"{cols[name]['nav']}2"] = 1
         ws[f"{cols[name]['peak']}2"] = 1
@@ -88,56 +92,74 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
         name: res.returns.index.isin(pd.DatetimeIndex(bt.audit["execution_date"].dropna()))
         for name, bt in blocks.items()
     }
+    style = Styler()
+    index = {
+        name: {key: column_index_from_string(c) for key, c in cols[name].items() if key != "c0"}
+        for name in blocks
+    }
+
+    def put(row: int, column: int, value: object, fmt: str, font: Font | None = None) -> None:
+        style(ws.cell(row=row, column=column, value=value), fmt, font)
+
     for r in range(first, last + 1):
         i = r - first
-        ws.cell(row=r, column=1, value=f"=Data!A{r}").number_format = DATE
-        ws.cell(row=r, column=2, value=float(cash[i])).font = ENGINE_FONT
+        style(ws.cell(row=r, column=1, value=f"=Data!A{r}"), FMT.DATE)
+        style(ws.cell(row=r, column=2, value=float(cash[i])), FMT.NUMBER, ENGINE_FONT)
         rets = f"Data!{rc0}{r}:{rc1}{r}"
         for name, bt in blocks.items():
             k = cols[name]
             w = f"{k['w0']}{r}:{k['w1']}{r}"
-            ws[f"{k['trade']}{r}"] = int(trade_days[name][i])
-            ws[f"{k['trade']}{r}"].font = ENGINE_FONT
-            ws[f"{k['gross']}{r}"] = f"=SUMPRODUCT({w},{rets})+(1-SUM({w}))*B{r}"
+
+            col = index[name]
+            put(r, col["trade"], int(trade_days[name][i]), FMT.COUNT, ENGINE_FONT)
+            put(r, col["gross"], f"=SUMPRODUCT({w},{rets})+(1-SUM({w}))*B{r}", FMT.PCT4)
             if name == "Static":
                 p = r - 1  # weights held over period r: the end of period r - 1
                 for j in range(m):
                     wc = col_letter(int(k["c0"]) + j)
                     rc = col_letter(lay.return_col(j))
-                    ws[f"{wc}{r}"] = (
+                    formula = (
                         0
                         if i == 0
                         else f"=IF({k['trade']}{p}=1,{target[j]},"
                         f"{wc}{p}*(1+Data!{rc}{p})/(1+{k['gross']}{p}))"
                     )
+                    style(ws.cell(row=r, column=int(k["c0"]) + j, value=formula), FMT.PCT)
                 drifted = f"{w}*(1+{rets})/(1+{k['gross']}{r})"
-                ws[f"{k['turn']}{r}"] = (
-                    f"=IF({k['trade']}{r}=1,SUMPRODUCT(ABS(Weights-{drifted})),0)"
+                put(
+                    r,
+                    col["turn"],
+                    f"=IF({k['trade']}{r}=1,SUMPRODUCT(ABS(Weights-{drifted})),0)",
+                    FMT.NUMBER,
                 )
             else:
                 held = bt.weights.iloc[i - 1].to_numpy() if i > 0 else np.zeros(m)
                 for j in range(m):
-                    ws.cell(row=r, column=int(k["c0"]) + j, value=float(held[j])).font = ENGINE_FONT
-                ws[f"{k['turn']}{r}"] = float(bt.turnover.iloc[i])
-                ws[f"{k['turn']}{r}"].font = ENGINE_FONT
-            ws[f"{k['nav']}{r}"] = (
-                f"={k['nav']}{r - 1}*(1+{k['gross']}{r})*(1-{k['turn']}{r}*CostBps*BasisPoint)"
+                    cell = ws.cell(row=r, column=int(k["c0"]) + j, value=float(held[j]))
+                    style(cell, FMT.PCT, ENGINE_FONT)
+                put(r, col["turn"], float(bt.turnover.iloc[i]), FMT.NUMBER, ENGINE_FONT)
+            put(
+                r,
+                col["nav"],
+                f"={k['nav']}{r - 1}*(1+{k['gross']}{r})*(1-{k['turn']}{r}*CostBps*BasisPoint)",
+                FMT.NUMBER,
             )
-            ws[f"{k['peak']}{r}"] = f"=MAX({k['peak']}{r - 1},{k['nav']}{r})"
-            ws[f"{k['dd']}{r}"] = f"={k['nav']}{r}/{k['peak']}{r}-1"
-            ws[f"{k['dd']}{r}"].number_format = PCT
-            ws[f"{k['ret']}{r}"] = f"={k['nav']}{r}/{k['nav']}{r - 1}-1"
-            ws[f"{k['cost']}{r}"] = (
-                f"={k['nav']}{r}/(1-{k['turn']}{r}*CostBps*BasisPoint)*{k['turn']}{r}*CostBps*BasisPoint"
+            put(r, col["peak"], f"=MAX({k['peak']}{r - 1},{k['nav']}{r})", FMT.NUMBER)
+            put(r, col["dd"], f"={k['nav']}{r}/{k['peak']}{r}-1", FMT.PCT)
+            put(r, col["ret"], f"={k['nav']}{r}/{k['nav']}{r - 1}-1", FMT.PCT4)
+            put(
+                r,
+                col["cost"],
+                f"={k['nav']}{r}/(1-{k['turn']}{r}*CostBps*BasisPoint)*{k['turn']}{r}*CostBps*BasisPoint",
+                FMT.NUMBER,
             )
-            ws[f"{k['eng']}{r}"] = float(bt.nav.iloc[i])
-            ws[f"{k['eng']}{r}"].font = ENGINE_FONT
+            put(r, col["eng"], float(bt.nav.iloc[i]), FMT.NUMBER, ENGINE_FONT)
             regime = column_index_from_string(k["regime"])
-            put_text(ws, r, regime, bt.regime.iloc[i] or "").font = ENGINE_FONT
+            style(put_text(ws, r, regime, bt.regime.iloc[i] or ""), None, ENGINE_FONT)
     start = max(live_slice(b).start or 0 for b in blocks.values())
     L = first + start
     base = 4 + len(STRATEGIES) * (m + len(_BLOCK_TAIL) + 1)  # two blank columns after the blocks
-    header(
+    ui.header(
         ws,
         1,
         [
@@ -194,6 +216,7 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
             ws[f"{kc}{n}"] = within_tolerance(f"{fc}{n}", f"{ec}{n}")
             checks.add(f"Backtest {name}: {label}", ws, f"{kc}{n}")
     n = len(metrics) + 3
+    ui.write_note(ws, n + 1, base, provenance(res, "Backtest"), span=7)
     put_text(ws, n, base, "NAV series: formula vs engine")
     for off, name in enumerate(blocks):
         k = cols[name]
@@ -215,7 +238,9 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
         chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
         chart.x_axis.number_format = "yyyy"
         chart.y_axis.number_format = fmt
-        show_axes(chart)
+        ui.show_axes(chart)
         chart.width, chart.height = 26, 9
         ws.add_chart(chart, f"{col_letter(base)}{at}")
     ws.freeze_panes = "B2"
+    # printed: the metrics, checks and charts; the daily blocks stay in the workbook
+    finish_sheet(ws, print_area=f"{col_letter(base)}1:{col_letter(base + 14)}{n + 42}")

@@ -8,7 +8,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from workbooks.io import put_text
-from workbooks.report.layout import HEADER_FONT, header, set_widths, title
+from workbooks.report.layout import FMT, HEADER_FONT, finish_sheet, header, set_widths, title
 
 
 def within_tolerance(a: str, b: str) -> str:
@@ -38,6 +38,7 @@ class Checks:
     def add(self, label: str, ws: Worksheet, ref: str) -> None:
         """Register the check cell `ref` of sheet `ws` under `label`."""
         self.cells.append((label, f"{ws.title}!{ref}"))
+        ws[ref].number_format = FMT.BOOL
 
 
 def build_checks(wb: Workbook, checks: Checks) -> str:
@@ -49,10 +50,11 @@ def build_checks(wb: Workbook, checks: Checks) -> str:
     for i, (label, ref) in enumerate(checks.cells, start=3):
         put_text(ws, i, 1, label)
         put_text(ws, i, 2, ref)
-        ws.cell(row=i, column=3, value=f"={ref}")
+        ws.cell(row=i, column=3, value=f"={ref}").number_format = FMT.BOOL
     last = 2 + len(checks.cells)
     master = last + 2
     put_text(ws, master, 1, "Master check (all pass)").font = HEADER_FONT
-    ws.cell(row=master, column=3, value=f"=AND(C3:C{last})")
-    set_widths(ws, {"A": 48, "B": 20})
+    ws.cell(row=master, column=3, value=f"=AND(C3:C{last})").number_format = FMT.BOOL
+    set_widths(ws, {"A": 70, "B": 22})
+    finish_sheet(ws, title_rows="2:2")
     return f"Checks!C{master}"

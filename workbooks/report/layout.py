@@ -3,8 +3,10 @@ another, and the fonts, fills and number formats every sheet shares."""
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -12,6 +14,7 @@ from openpyxl.utils import get_column_letter as col_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
+from workbooks.cached import BOOLEAN_FORMAT
 from workbooks.io import put_text
 
 if TYPE_CHECKING:
@@ -23,9 +26,19 @@ INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 ENGINE_FONT = Font(color="7F7F7F", italic=True)
 HEADER_FONT = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
-PCT = "0.00%"
-PCT4 = "0.0000%"
-DATE = "yyyy-mm-dd"
+
+
+class FMT:
+    """The number formats every sheet uses."""
+
+    PCT = "0.00%"
+    PCT4 = "0.0000%"
+    DATE = "yyyy-mm-dd"
+    NUMBER = "#,##0.0000"  # numbers with no better format: four decimals, thousands separated
+    COUNT = "#,##0"
+    BOOL = BOOLEAN_FORMAT  # a check's TRUE/FALSE, also where a viewer stores it as 1/0
+
+
 TIMESTAMP = "%Y-%m-%d %H:%M:%S"  # run time as text (strftime)
 
 
@@ -127,3 +140,109 @@ def show_axes(chart: ChartBase) -> None:
     """Show both axes: openpyxl 3.1 leaves them unset and Excel then opens the chart without."""
     chart.x_axis.delete = False
     chart.y_axis.delete = False
+
+
+def write_note(ws: Worksheet, row: int, col: int, text: str, span: int = 6) -> Cell:
+    """A grey italic note over `span` merged columns from `col`, wrapped, its row tall enough:
+    a long note stays inside the print area instead of running off the page."""
+    cell = put_text(ws, row, col, text)
+    cell.font = ENGINE_FONT
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if span > 1:
+        ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=col + span - 1)
+    lines = -(-len(text) // (14 * span))  # about 14 characters per column
+    ws.row_dimensions[row].height = 15.0 * max(lines, 1)
+    return cell
+
+
+class Styler:
+    """Number formats and fonts for the cells of long daily series, fast. openpyxl hashes the
+    font and the format into its style tables on every assignment (most of the time of a
+    report's build); here the first cell with a given (format, font) does that, and every
+    later one gets a copy of its style array (openpyxl's own copy idiom)."""
+
+    def __init__(self) -> None:
+        self._styles: dict[tuple[str | None, int | None], Any] = {}
+
+    def __call__(
+        self, cell: Cell, number_format: str | None = None, font: Font | None = None
+    ) -> Cell:
+        key = (number_format, id(font) if font is not None else None)
+        style = self._styles.get(key)
+        if style is None:
+            if number_format is not None:
+                cell.number_format = number_format
+            if font is not None:
+                cell.font = font
+            self._styles[key] = copy.copy(cell._style)
+        else:
+            cell._style = copy.copy(style)
+        return cell
+
+
+def finish_sheet(
+    ws: Worksheet,
+    print_area: str | None = None,
+    title_rows: str | None = None,
+    sample_rows: int = 300,
+    max_width: float = 60.0,
+) -> None:
+    """What every sheet needs to read and print well, after its cells are written:
+
+    - column widths fitted to the longest header or value (the first `sample_rows` rows stand
+      for a daily series; wrapped headers are fitted to up to three lines, tall enough not to
+      overlap the data below);
+    - a number format on every number of the first `sample_rows` rows still in General (whole
+      numbers as counts, others with four decimals), so no cell shows 55.4600000000001; the
+      modules format their daily series themselves (with `Styler`, fast);
+    - print set-up: landscape, one page wide, `title_rows` repeated (e.g. "1:1"), and
+      `print_area` (default: the used range; daily series sheets give a summary area so the
+      PDF stays short).
+    """
+    widths: dict[int, float] = {}
+    header_len: dict[tuple[int, int], int] = {}
+    merged = {(m.min_row, m.min_col) for m in ws.merged_cells.ranges}  # notes size themselves
+    for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, sample_rows)):
+        for c in row:
+            v = c.value
+            if v is None or (c.row, c.column) in merged:
+                continue
+            if isinstance(v, bool):
+                n = 5
+            elif isinstance(v, int | float):
+                if c.number_format == "General":
+                    c.number_format = FMT.COUNT if float(v).is_integer() else FMT.NUMBER
+                n = 12
+            elif isinstance(v, dt.date):
+                n = 10  # yyyy-mm-dd
+            elif isinstance(v, str) and v.startswith("="):
+                n = 12  # a formula's result: a number or a short label
+            else:
+                text = str(v)
+                if c.alignment.wrap_text:  # a wrapped header: up to three lines
+                    header_len[(c.row, c.column)] = len(text)
+                    n = min(len(text), max(12, -(-len(text) // 3)))
+                elif (c.font.b and c.column == 1) or len(text) > max_width:
+                    continue  # titles and notes spill to the right; they set no width
+                else:
+                    n = len(text)
+            widths[c.column] = max(widths.get(c.column, 8.0), min(n + 2.0, max_width))
+    for col, w in widths.items():
+        dim = ws.column_dimensions[col_letter(col)]
+        if not dim.customWidth:  # a width the sheet's module chose stays
+            dim.width = w
+    lines: dict[int, int] = {}
+    for (r, col), n in header_len.items():
+        width = ws.column_dimensions[col_letter(col)].width or 8.0
+        lines[r] = max(lines.get(r, 1), -(-n // max(int(width) - 1, 1)))
+    for r, k in lines.items():
+        ws.row_dimensions[r].height = 15.0 * min(k, 6)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = False
+    if title_rows:
+        ws.print_title_rows = title_rows
+    ws.print_area = print_area or ws.dimensions

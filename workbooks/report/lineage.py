@@ -12,7 +12,15 @@ from openpyxl import Workbook
 
 import engine
 from workbooks.io import put_text
-from workbooks.report.layout import HEADER_FONT, PCT, TIMESTAMP, header, set_widths, title
+from workbooks.report.layout import (
+    FMT,
+    HEADER_FONT,
+    TIMESTAMP,
+    finish_sheet,
+    header,
+    set_widths,
+    title,
+)
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
@@ -93,9 +101,10 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
         put_text(ws, r + 1 + i, 1, lab)
         for j, v in enumerate(summary.loc[lab].to_numpy(dtype=float)):
             cell = ws.cell(row=r + 1 + i, column=2 + j, value=float(v) if np.isfinite(v) else None)
-            cell.number_format = PCT if j < 3 else "0.0"
+            cell.number_format = FMT.PCT if j < 3 else "0.0"
     r += len(labels) + 2
     put_text(ws, r, 1, "Configuration (as read)").font = HEADER_FONT
     for i, line in enumerate(cfg.source_text.splitlines(), start=1):
         put_text(ws, r + i, 1, line)
     set_widths(ws, {"A": 34, "B": 90})
+    finish_sheet(ws)

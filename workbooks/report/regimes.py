@@ -12,8 +12,9 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter as col_letter
 
-from workbooks.io import put_text
-from workbooks.report.layout import DATE, ENGINE_FONT, PCT4, Layout, header, show_axes
+from workbooks.report import layout as ui
+from workbooks.report.assumptions import provenance
+from workbooks.report.layout import ENGINE_FONT, FMT, Layout, Styler, finish_sheet
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
@@ -25,7 +26,7 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
     ws = wb.create_sheet("Regimes")
     labels = list(res.regimes.labels)
     k = lay.n_states
-    header(
+    ui.header(
         ws,
         1,
         ["Date", *labels, "State", *(f"Portfolio return | {lab}" for lab in labels)],
@@ -34,14 +35,14 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
     p_first, p_last = col_letter(2), col_letter(1 + k)
     state = col_letter(lay.state_col)
     port = col_letter(lay.port_col)
+    style = Styler()
     for i, d in enumerate(res.returns.index):
         r = 2 + i
-        ws.cell(row=r, column=1, value=d.to_pydatetime()).number_format = DATE
+        style(ws.cell(row=r, column=1, value=d.to_pydatetime()), FMT.DATE)
         for s in range(k):
             p = float(probs[i, s])  # NaN during a feature warm-up: left blank
-            ws.cell(
-                row=r, column=2 + s, value=p if np.isfinite(p) else None
-            ).number_format = "0.000"
+            cell = ws.cell(row=r, column=2 + s, value=p if np.isfinite(p) else None)
+            style(cell, "0.000", ENGINE_FONT)
         rng = f"{p_first}{r}:{p_last}{r}"
         ws.cell(
             row=r,
@@ -50,11 +51,8 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
         )
         for s in range(k):
             pc = col_letter(2 + s)
-            ws.cell(
-                row=r,
-                column=lay.helper_col(s),
-                value=f'=IF(${state}{r}={pc}$1,Data!${port}{r + 1},"")',
-            ).number_format = PCT4
+            f = f'=IF(${state}{r}={pc}$1,Data!${port}{r + 1},"")'
+            style(ws.cell(row=r, column=lay.helper_col(s), value=f), FMT.PCT4)
     ws.freeze_panes = "B2"
     note = lay.helper_col(k - 1) + 2
     notes = [
@@ -64,8 +62,9 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
         "State: the most likely state each day (formula). Portfolio return | state: the Data "
         "sheet's portfolio return on that state's days (formula), used by StateRisk.",
     ]
+    notes.append(provenance(res, "Regimes"))
     for i, text in enumerate(notes):
-        put_text(ws, 1 + i, note, text).font = ENGINE_FONT
+        ui.write_note(ws, 1 + i, note, text, span=12)
     chart = AreaChart()
     chart.grouping = "percentStacked"
     chart.title = "Filtered regime probabilities"
@@ -76,9 +75,11 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
     )
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=lay.reg_last))
     chart.x_axis.number_format = "yyyy"
-    show_axes(chart)
+    ui.show_axes(chart)
     chart.width, chart.height = 28, 10
     ws.add_chart(chart, f"{col_letter(note)}4")
+    # printed: the notes and the chart; the daily series stay in the workbook
+    finish_sheet(ws, print_area=f"{col_letter(note)}1:{col_letter(note + 12)}25")
     # one rule per non-calm state colours its rows (the state column drives it)
     shades = ["FFF4CC", "FCE4D6", "F8CBAD"]
     span = f"A2:{col_letter(lay.helper_col(k - 1))}{lay.reg_last}"

@@ -10,8 +10,18 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.utils import get_column_letter as col_letter
 
 from workbooks.io import put_text
+from workbooks.report.assumptions import provenance
 from workbooks.report.checks import Checks, equal, within_tolerance
-from workbooks.report.layout import ENGINE_FONT, PCT, Layout, header, show_axes, title
+from workbooks.report.layout import (
+    ENGINE_FONT,
+    FMT,
+    Layout,
+    finish_sheet,
+    header,
+    show_axes,
+    title,
+    write_note,
+)
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
@@ -61,6 +71,7 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
             "|formula - engine| <= Tolerance·max(1, |engine|). CVaR: Rockafellar-Uryasev estimator."
         ),
     ).font = ENGINE_FONT
+    write_note(ws, 2, 12, provenance(res, "StateRisk"), span=9)
     header(ws, 3, STATE_RISK_HEADERS)
     engine_cols = {3, 7, 10, 14, 18, 20}
     sr = res.state_risk
@@ -106,7 +117,7 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
             if c in engine_cols:
                 cell.font = ENGINE_FONT
             if c in (5, 6, 7, 9, 10, 13, 14, 16, 17, 18, 20):
-                cell.number_format = PCT
+                cell.number_format = FMT.PCT
     for c in range(1, len(STATE_RISK_HEADERS) + 1):
         ws.column_dimensions[col_letter(c)].width = 14
     ws.row_dimensions[3].height = 45
@@ -121,3 +132,4 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
     chart.y_axis.number_format = "0%"
     show_axes(chart)
     ws.add_chart(chart, f"B{last + 3}")
+    finish_sheet(ws, f"A1:{col_letter(len(STATE_RISK_HEADERS))}{last + 20}", title_rows="3:3")

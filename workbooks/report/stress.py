@@ -9,8 +9,17 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter as col_letter
 
 from workbooks.io import put_text
+from workbooks.report.assumptions import provenance
 from workbooks.report.checks import Checks, equal, within_tolerance
-from workbooks.report.layout import DATE, ENGINE_FONT, HEADER_FONT, PCT, Layout, header
+from workbooks.report.layout import (
+    ENGINE_FONT,
+    FMT,
+    HEADER_FONT,
+    Layout,
+    finish_sheet,
+    header,
+    write_note,
+)
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
@@ -67,8 +76,8 @@ def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks)
     for n, name in enumerate(names):
         i = n + 2
         put_text(ws, i, 1, name)
-        ws.cell(row=i, column=2, value=starts[n].to_pydatetime()).number_format = DATE
-        ws.cell(row=i, column=3, value=ends[n].to_pydatetime()).number_format = DATE
+        ws.cell(row=i, column=2, value=starts[n].to_pydatetime()).number_format = FMT.DATE
+        ws.cell(row=i, column=3, value=ends[n].to_pydatetime()).number_format = FMT.DATE
         for j in range(m):
             pc = col_letter(lay.price_col(j))
             ws.cell(
@@ -82,7 +91,7 @@ def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks)
         c = 4 + m
         L, E, K = col_letter(c), col_letter(c + 1), col_letter(c + 2)
         ws[f"{L}{i}"] = f"=1-(SUMPRODUCT({wr},{g0}{i}:{g1}{i})+1-SUM({wr}))"
-        ws[f"{L}{i}"].number_format = PCT
+        ws[f"{L}{i}"].number_format = FMT.PCT
         ws[f"{E}{i}"] = float(losses[n])
         ws[f"{E}{i}"].font = ENGINE_FONT
         ws[f"{K}{i}"] = within_tolerance(f"{L}{i}", f"{E}{i}")
@@ -97,6 +106,7 @@ def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks)
         checks.add(f"Stress {name}: portfolio loss", ws, f"{K}{i}")
         checks.add(f"Stress {name}: worst asset", ws, f"{WK}{i}")
         checks.add(f"Stress {name}: regime at start", ws, f"{RK}{i}")
+    write_note(ws, len(table) + 2, 1, provenance(res, "StressTests"), span=8)
     r = len(table) + 4
     put_text(
         ws, r, 1, "Regime-conditional Monte Carlo, 20 days, 10,000 paths (engine output)"
@@ -115,5 +125,7 @@ def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks)
         mc = {}
     for k2, (name, value) in enumerate(mc.items(), start=1):
         put_text(ws, r + k2, 1, f"99% {name}" if name in ("VaR", "ES") else name)
-        ws.cell(row=r + k2, column=2, value=value).number_format = PCT
+        cell = ws.cell(row=r + k2, column=2, value=value)
+        cell.number_format, cell.font = FMT.PCT, ENGINE_FONT
     ws.column_dimensions["A"].width = 34
+    finish_sheet(ws, title_rows="1:1")

@@ -10,8 +10,10 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter as col_letter
 
 from workbooks.io import put_text
+from workbooks.report import layout as ui
+from workbooks.report.assumptions import provenance
 from workbooks.report.checks import Checks, equal, series_within_tolerance, within_tolerance
-from workbooks.report.layout import DATE, ENGINE_FONT, PCT4, Layout, header, set_widths
+from workbooks.report.layout import ENGINE_FONT, FMT, Layout, Styler, finish_sheet
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
@@ -31,7 +33,7 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
     W = cfg.risk.var_window
     BW = cfg.regulatory.basel_window
     port = col_letter(lay.port_col)
-    header(
+    ui.header(
         ws,
         1,
         [
@@ -43,7 +45,7 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
             "Exception (engine)",
         ],
     )
-    header(
+    ui.header(
         ws,
         1,
         [
@@ -56,29 +58,35 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
     )
     reg_var, reg_exc = col_letter(REG_COL), col_letter(REG_COL + 1)
     s, e = lay.data_first + W, lay.data_last  # first forecast row, last row (rows as on Data)
+    style = Styler()
     for r in range(lay.data_first, e + 1):
-        ws.cell(row=r, column=1, value=f"=Data!A{r}").number_format = DATE
-        ws.cell(row=r, column=2, value=f"=Data!{port}{r}").number_format = PCT4
+        style(ws.cell(row=r, column=1, value=f"=Data!A{r}"), FMT.DATE)
+        style(ws.cell(row=r, column=2, value=f"=Data!{port}{r}"), FMT.PCT4)
         if r >= s:
             win = f"B{r - W}:B{r - 1}"
-            ws.cell(
-                row=r, column=3, value=f"=-SMALL({win},FLOOR((1-VaRConfidence)*COUNT({win}),1)+1)"
-            ).number_format = PCT4
-            ws.cell(row=r, column=4, value=f"=IF(-B{r}>C{r},1,0)")
             i = r - lay.data_first
-            ws.cell(row=r, column=5, value=float(res.var_forecast[i])).font = ENGINE_FONT
-            ws.cell(row=r, column=6, value=int(res.var_hits[i])).font = ENGINE_FONT
-            # the regulatory series (Basel traffic light, UCITS): the 99% one-day VaR
-            ws.cell(
-                row=r,
-                column=REG_COL,
-                value=f"=-SMALL({win},FLOOR((1-BaselConfidence)*COUNT({win}),1)+1)",
-            ).number_format = PCT4
-            ws.cell(row=r, column=REG_COL + 1, value=f"=IF(-B{r}>{reg_var}{r},1,0)")
-            reg_value = float(res.regulatory_var_forecast[i])
-            ws.cell(row=r, column=REG_COL + 2, value=reg_value).font = ENGINE_FONT
-            reg_hit = int(res.regulatory_var_hits[i])
-            ws.cell(row=r, column=REG_COL + 3, value=reg_hit).font = ENGINE_FONT
+            for c, value, fmt, font in (
+                (
+                    3,
+                    f"=-SMALL({win},FLOOR((1-VaRConfidence)*COUNT({win}),1)+1)",
+                    FMT.PCT4,
+                    None,
+                ),
+                (4, f"=IF(-B{r}>C{r},1,0)", FMT.COUNT, None),
+                (5, float(res.var_forecast[i]), FMT.PCT4, ENGINE_FONT),
+                (6, int(res.var_hits[i]), FMT.COUNT, ENGINE_FONT),
+                # the regulatory series (Basel traffic light, UCITS): the 99% one-day VaR
+                (
+                    REG_COL,
+                    f"=-SMALL({win},FLOOR((1-BaselConfidence)*COUNT({win}),1)+1)",
+                    FMT.PCT4,
+                    None,
+                ),
+                (REG_COL + 1, f"=IF(-B{r}>{reg_var}{r},1,0)", FMT.COUNT, None),
+                (REG_COL + 2, float(res.regulatory_var_forecast[i]), FMT.PCT4, ENGINE_FONT),
+                (REG_COL + 3, int(res.regulatory_var_hits[i]), FMT.COUNT, ENGINE_FONT),
+            ):
+                style(ws.cell(row=r, column=c, value=value), fmt, font)
     bt = res.var_backtest
     D = f"D{s}:D{e}"
     cur_win = f"B{e - W + 1}:B{e}"
@@ -155,15 +163,17 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
         ),
         ("Acerbi-Szekely Z2 (engine only)", "", bt.z2),
     ]
-    header(ws, 1, ["Backtest figure", "Formula", "Engine", "Check"], start_col=8)
+    ui.header(ws, 1, ["Backtest figure", "Formula", "Engine", "Check"], start_col=8)
     for k, (label, formula, engine_value) in enumerate(rows, start=2):
         put_text(ws, k, 8, label)
+        counted = label.startswith(("n0", "n1", "Observations", "Exceptions", "Regulatory ex"))
+        fmt = FMT.COUNT if counted or "overshootings" in label else FMT.NUMBER
         if formula:
-            ws.cell(row=k, column=9, value=formula)
+            ws.cell(row=k, column=9, value=formula).number_format = fmt
         if engine_value is not None:
             v = engine_value.item() if hasattr(engine_value, "item") else engine_value
             cell = ws.cell(row=k, column=10, value=v)
-            cell.font = ENGINE_FONT
+            cell.font, cell.number_format = ENGINE_FONT, fmt
             if isinstance(v, str):
                 cell.data_type = "s"
             if formula:
@@ -198,7 +208,14 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
     checks.add("VaRBacktest: regulatory VaR series", ws, f"K{k + 2}")
     checks.add("VaRBacktest: regulatory exception series", ws, f"K{k + 3}")
     ws.freeze_panes = "B2"
-    set_widths(
+    put_text(
+        ws,
+        k + 5,
+        8,
+        f"Daily series (columns A:F and M:P, {e - s + 1} forecast days) are not printed.",
+    ).font = ENGINE_FONT
+    ui.write_note(ws, k + 6, 8, provenance(res, "VaRBacktest"), span=4)
+    ui.set_widths(
         ws,
         dict(
             zip(
@@ -208,3 +225,4 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
             )
         ),
     )
+    finish_sheet(ws, print_area=f"H1:K{k + 6}", title_rows="1:1")
