@@ -312,6 +312,40 @@ def test_presentation_inputs_unlocked_sheets_protected_colours(report_wb):
     assert {r.formula[0] for r in zone_rules} == {'"green"', '"yellow"', '"red"'}
 
 
+def test_every_blue_input_drives_a_formula_and_run_settings_are_not_blue(report_wb, formulas):
+    """Each live input (blue, unlocked) is used by a formula on another sheet; the run
+    settings (re-run to change) are grey, locked and not styled as inputs."""
+    from openpyxl.formula.tokenizer import Tokenizer
+
+    from workbooks.report.layout import INPUT_FONT
+
+    wb = report_wb
+    used: set[str] = set()
+    for sheet, cells in formulas.items():
+        if sheet == "Assumptions":
+            continue
+        for f in cells.values():
+            used |= {t.value for t in Tokenizer(f).items if t.type == "OPERAND"}
+    blue, grey = [], []
+    for name, dn in wb.defined_names.items():
+        sheet, ref = dn.attr_text.split("!")
+        if sheet != "Assumptions":
+            continue
+        cell = wb[sheet][ref.replace("$", "").split(":")[0]]
+        (
+            blue
+            if cell.font.color is not None and cell.font.color.rgb == INPUT_FONT.color.rgb
+            else grey
+        ).append((name, cell))
+    assert {n for n, _ in blue} >= {"Confidence", "Weights", "CostBps", "ReturnMethod"}
+    for name, cell in blue:
+        assert name in used, f"{name} is styled as an input but no formula uses it"
+        assert cell.protection.locked is False
+    assert {n for n, _ in grey} >= {"NStates", "Method", "Seed", "MaxWeight", "Rebalance"}
+    for name, cell in grey:
+        assert cell.protection.locked is True, name
+
+
 def test_full_example_configuration_parses_and_names_every_key():
     from dataclasses import fields
 
