@@ -213,6 +213,7 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
             ws[f"{fc}{n}"] = f
             ws[f"{ec}{n}"] = engine_metric[(label, name)]
             ws[f"{ec}{n}"].font = ENGINE_FONT
+            ws[f"{fc}{n}"].number_format = ws[f"{ec}{n}"].number_format = FMT.NUMBER
             ws[f"{kc}{n}"] = within_tolerance(f"{fc}{n}", f"{ec}{n}")
             checks.add(f"Backtest {name}: {label}", ws, f"{kc}{n}")
     n = len(metrics) + 3
@@ -243,4 +244,6 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
         ws.add_chart(chart, f"{col_letter(base)}{at}")
     ws.freeze_panes = "B2"
     # printed: the metrics, checks and charts; the daily blocks stay in the workbook
-    finish_sheet(ws, print_area=f"{col_letter(base)}1:{col_letter(base + 14)}{n + 42}")
+    finish_sheet(
+        ws, one_page=True, print_area=f"{col_letter(base)}1:{col_letter(base + 14)}{n + 42}"
+    )

@@ -186,6 +186,7 @@ def finish_sheet(
     title_rows: str | None = None,
     sample_rows: int = 300,
     max_width: float = 60.0,
+    one_page: bool = False,
 ) -> None:
     """What every sheet needs to read and print well, after its cells are written:
 
@@ -195,7 +196,8 @@ def finish_sheet(
     - a number format on every number of the first `sample_rows` rows still in General (whole
       numbers as counts, others with four decimals), so no cell shows 55.4600000000001; the
       modules format their daily series themselves (with `Styler`, fast);
-    - print set-up: landscape, one page wide, `title_rows` repeated (e.g. "1:1"), and
+    - print set-up: landscape, one page wide (and tall with `one_page`), `title_rows` repeated
+      (e.g. "1:1"), and
       `print_area` (default: the used range; daily series sheets give a summary area so the
       PDF stays short).
     """
@@ -240,7 +242,7 @@ def finish_sheet(
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    ws.page_setup.fitToHeight = 1 if one_page else 0  # a summary block: one page
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.gridLines = False
     if title_rows:

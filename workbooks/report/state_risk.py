@@ -62,16 +62,15 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
     """Per-state portfolio risk as formulas with engine values beside, and their checks."""
     ws = wb.create_sheet("StateRisk")
     title(ws, "Portfolio risk by regime state (losses are positive numbers)")
-    put_text(
+    write_note(
         ws,
         2,
         1,
-        (
-            "Formulas over Regimes and Data; grey italic columns are the engine's values; Check = "
-            "|formula - engine| <= Tolerance·max(1, |engine|). CVaR: Rockafellar-Uryasev estimator."
-        ),
-    ).font = ENGINE_FONT
-    write_note(ws, 2, 12, provenance(res, "StateRisk"), span=9)
+        "Formulas over Regimes and Data; grey italic columns are the engine's values; Check = "
+        "|formula - engine| <= Tolerance·max(1, |engine|). CVaR: Rockafellar-Uryasev estimator. "
+        + provenance(res, "StateRisk"),
+        span=len(STATE_RISK_HEADERS),
+    )
     header(ws, 3, STATE_RISK_HEADERS)
     engine_cols = {3, 7, 10, 14, 18, 20}
     sr = res.state_risk
@@ -119,8 +118,10 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
             if c in (5, 6, 7, 9, 10, 13, 14, 16, 17, 18, 20):
                 cell.number_format = FMT.PCT
     for c in range(1, len(STATE_RISK_HEADERS) + 1):
-        ws.column_dimensions[col_letter(c)].width = 14
-    ws.row_dimensions[3].height = 45
+        ws.column_dimensions[col_letter(c)].width = (
+            11 if c > 1 else 12
+        )  # narrow: the table fits a page legibly
+    ws.row_dimensions[3].height = 60
     ws.freeze_panes = "B4"
     last = STATE_RISK_FIRST_ROW + lay.n_states - 1
     chart = BarChart()

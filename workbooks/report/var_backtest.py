@@ -168,6 +168,8 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
         put_text(ws, k, 8, label)
         counted = label.startswith(("n0", "n1", "Observations", "Exceptions", "Regulatory ex"))
         fmt = FMT.COUNT if counted or "overshootings" in label else FMT.NUMBER
+        if isinstance(engine_value, bool):
+            fmt = FMT.BOOL
         if formula:
             ws.cell(row=k, column=9, value=formula).number_format = fmt
         if engine_value is not None:
@@ -220,9 +222,9 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
         dict(
             zip(
                 "ABCDEFGHIJKLMNOP",
-                (12, 12, 12, 10, 14, 12, 2, 44, 16, 16, 8, 2, 14, 12, 14, 12),
+                (12, 12, 12, 10, 14, 12, 2, 62, 16, 16, 8, 2, 14, 12, 14, 12),
                 strict=True,
             )
         ),
     )
-    finish_sheet(ws, print_area=f"H1:K{k + 6}", title_rows="1:1")
+    finish_sheet(ws, print_area=f"H1:K{k + 6}", title_rows="1:1", one_page=True)
