@@ -180,6 +180,21 @@ class Styler:
         return cell
 
 
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines a wrapped header takes in a column `width` characters wide: words wrap whole, and
+    bold text is about 25% wider than the width unit (the default font's digit)."""
+    room = max(int(width / 1.25) - 1, 1)
+    lines, used = 0, room  # "full" before the first word, so that word opens line 1
+    for word in text.split():
+        if used + 1 + len(word) <= room:
+            used += 1 + len(word)
+        else:
+            alone = -(-len(word) // room)  # a word longer than the column breaks
+            lines += alone
+            used = len(word) - (alone - 1) * room
+    return max(lines, 1)
+
+
 def finish_sheet(
     ws: Worksheet,
     print_area: str | None = None,
@@ -202,7 +217,7 @@ def finish_sheet(
       PDF stays short).
     """
     widths: dict[int, float] = {}
-    header_len: dict[tuple[int, int], int] = {}
+    header_len: dict[tuple[int, int], str] = {}
     merged = {(m.min_row, m.min_col) for m in ws.merged_cells.ranges}  # notes size themselves
     for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, sample_rows)):
         for c in row:
@@ -222,7 +237,7 @@ def finish_sheet(
             else:
                 text = str(v)
                 if c.alignment.wrap_text:  # a wrapped header: up to three lines
-                    header_len[(c.row, c.column)] = len(text)
+                    header_len[(c.row, c.column)] = text
                     n = min(len(text), max(12, -(-len(text) // 3)))
                 elif (c.font.b and c.column == 1) or len(text) > max_width:
                     continue  # titles and notes spill to the right; they set no width
@@ -234,11 +249,11 @@ def finish_sheet(
         if not dim.customWidth:  # a width the sheet's module chose stays
             dim.width = w
     lines: dict[int, int] = {}
-    for (r, col), n in header_len.items():
+    for (r, col), text in header_len.items():
         width = ws.column_dimensions[col_letter(col)].width or 8.0
-        lines[r] = max(lines.get(r, 1), -(-n // max(int(width) - 1, 1)))
+        lines[r] = max(lines.get(r, 1), wrapped_lines(text, width))
     for r, k in lines.items():
-        ws.row_dimensions[r].height = 15.0 * min(k, 6)
+        ws.row_dimensions[r].height = 15.0 * min(k, 8)
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
