@@ -194,7 +194,7 @@ def _run_settings(res: AnalysisResult) -> list[tuple[str, object, str, str]]:
         (
             "DetectorSettings",
             ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults",
-            "config regimes.features / jump_penalty",
+            "config regimes.*",
             "detector settings beyond the defaults",
         ),
         (
@@ -247,22 +247,23 @@ def _run_settings(res: AnalysisResult) -> list[tuple[str, object, str, str]]:
         ),
         (
             "StaticStrategy",
-            "portfolio Weights, traded back to them on the Rebalance schedule",
+            "fixed weights",
             "engine",
-            "the static leg of the backtest",
+            "static leg: the portfolio Weights, traded back to them on the Rebalance schedule",
         ),
         (
             "DynamicStrategy",
-            f"{cfg.allocation.objective} weights per regime ({rc.method}, {rc.n_states} states),"
-            " blended by today's filtered probabilities",
+            "regime-aware",
             "engine",
-            "the regime-aware leg of the backtest",
+            f"regime-aware leg: {cfg.allocation.objective} weights per regime ({rc.method}, "
+            f"{rc.n_states} states), blended by today's filtered probabilities",
         ),
         (
             "CashSource",
-            "bundled CASH index (Ken French RF)" if res.cash is not None else "none (0%)",
-            "engine: sample data only",
-            "cash rate earned on uninvested weight and the Sharpe ratio's benchmark",
+            "CASH index" if res.cash is not None else "none (0%)",
+            "engine",
+            "cash rate on uninvested weight and the Sharpe ratio's benchmark: the bundled CASH "
+            "index (Ken French RF) for sample data, none otherwise",
         ),
     ]
 
