@@ -12,7 +12,8 @@ import pytest
 from engine.config import parse_config
 from engine.data import align_prices, load_sample_prices, prices_to_returns
 from engine.pipeline import run_analysis
-from workbooks.recalc import read_values, recalculate, soffice_path
+from workbooks.cached import read_cell_values
+from workbooks.recalc import read_formulas, read_values, recalculate, soffice_path
 from workbooks.report import MASTER_CHECK_CELL, build_report
 from workbooks.report.about import RERUN_CELL
 
@@ -85,7 +86,9 @@ def test_every_input_kind_recalculates_with_all_checks_true(
     cfg = parse_config(_config(source, kind, method, detector, states, path))
     res = run_analysis(cfg)
     assert res.prices.shape[0] == res.returns.shape[0] + 1  # one base row before the returns
-    values = read_values(recalculate(build_report(res, tmp_path / "r.xlsx")))
+    built = build_report(res, tmp_path / "r.xlsx")
+    recalculated = recalculate(built)
+    values = read_values(recalculated)
     errors = [
         f"{sheet}!{ref}: {v}"
         for sheet, cells in values.items()
@@ -96,6 +99,26 @@ def test_every_input_kind_recalculates_with_all_checks_true(
     failing = [ref for ref, v in values["Checks"].items() if v is False]
     sheet, cell = MASTER_CHECK_CELL.split("!")
     assert values[sheet][cell] is True, f"failing checks: {failing}"
+    # every formula cell of the file as built carries the engine's value as its cached value
+    # (what a viewer that does not calculate shows), and it is LibreOffice's result
+    engine_values = read_cell_values(built)
+    libreoffice = read_cell_values(recalculated)
+    for sheet_name, cells in read_formulas(built).items():
+        for ref in cells:
+            where = f"{sheet_name}!{ref}"
+            assert ref in engine_values[sheet_name], f"{where}: no cached value"
+            got, want = engine_values[sheet_name][ref], libreoffice[sheet_name].get(ref)
+            assert _same(got, want), f"{where}: engine {got!r}, LibreOffice {want!r}"
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal as a viewer sees them: numbers within 1e-9 (relative), "" and an empty cell alike,
+    TRUE and LibreOffice's 1 alike."""
+    if a in (None, "") and b in (None, ""):
+        return True
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+    return a == b
 
 
 WHAT_IF = [

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from openpyxl import Workbook
 
 import engine
+from workbooks.cached import write_cached_values
 from workbooks.io import save_atomic
 from workbooks.report.about import MASTER_CHECK_CELL, build_about
 from workbooks.report.allocation import build_allocation
@@ -68,10 +69,10 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     about = wb.active
     assert about is not None
     about.title = "About"
-    unchanged = build_assumptions(wb, res)
-    build_data(wb, res, lay)
-    build_regimes(wb, res, lay)
-    checks = Checks()  # each sheet adds its check cells, in sheet order
+    checks = Checks()  # each sheet adds its check cells and its formulas' engine values
+    unchanged = build_assumptions(wb, res, checks)
+    build_data(wb, res, lay, checks)
+    build_regimes(wb, res, lay, checks)
     build_state_risk(wb, res, lay, checks)
     build_var_backtest(wb, res, lay, checks)
     build_allocation(wb, res, lay, checks)
@@ -81,7 +82,7 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     rerun = build_up_to_date_checks(wb, unchanged, checks)
     master = build_checks(wb, checks)
     build_lineage(wb, res, run_time)
-    build_about(about, res, lay, master, rerun, run_time)
+    build_about(about, res, lay, master, rerun, run_time, checks)
     for ws in wb.worksheets:  # read-only for readers; the blue input cells stay editable
         ws.protection.sheet = True
         ws.protection.formatColumns = False
@@ -101,4 +102,8 @@ def build_report(res: AnalysisResult, out: str | Path, run_time: dt.datetime | N
     wb.properties.title = res.config.report.title
     wb.properties.creator = f"regime-risk {engine.__version__}"
     wb.properties.keywords = "regimes; VaR; CVaR; audit"
-    return save_atomic(wb, out)
+    path = save_atomic(wb, out)
+    # every formula cell carries the engine's value, so a viewer that does not calculate shows
+    # the numbers; `regime-risk report` replaces them with LibreOffice's where it verifies
+    write_cached_values(path, checks.expected)
+    return path

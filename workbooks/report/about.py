@@ -10,6 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 import engine
 from workbooks.io import put_text
+from workbooks.report.checks import Checks
 from workbooks.report.layout import (
     FMT,
     HEADER_FONT,
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
 
 MASTER_CHECK_CELL = "About!B9"  # the "Master check" line below: row 3 + its index
 VERIFICATION_CELL = "About!B10"  # the line after it: set by `regime-risk report` once verified
-NOT_VERIFIED = "not independently recalculated"
+NOT_VERIFIED = (
+    "not independently recalculated: a viewer that does not calculate shows the engine's values"
+)
 RERUN_CELL = "About!B11"  # which engine blocks need a re-run after an edit ("none")
 
 
@@ -37,6 +40,7 @@ def build_about(
     master: str,
     rerun: str,
     run_time: dt.datetime,
+    checks: Checks,
 ) -> None:
     """The title page on `ws` (the workbook's first sheet): purpose, data, run time, the date
     range, a link to the `master` check and to the `rerun` line (which engine blocks are stale
@@ -78,11 +82,18 @@ def build_about(
         ),
         ("Sheets", ", ".join(ws.parent.sheetnames)),  # About is filled in last
     ]
+    expected = {  # the engine's value of each formula line
+        "First return date": res.returns.index[0].to_pydatetime(),
+        "Last return date": res.returns.index[-1].to_pydatetime(),
+        "Master check": True,
+        "Re-run needed": "none",
+    }
     for i, (k, v) in enumerate(lines, start=3):
         label = put_text(ws, i, 1, k)
         label.font, label.alignment = HEADER_FONT, Alignment(vertical="top")
         if isinstance(v, str) and v.startswith("="):
             cell = ws.cell(row=i, column=2, value=v)
+            checks.expect(ws, f"B{i}", expected[k])
             cell.number_format = FMT.DATE if "Data!" in v else FMT.BOOL
         else:
             put_text(ws, i, 2, v).alignment = Alignment(wrap_text=True, vertical="top")

@@ -58,12 +58,14 @@ def build_allocation(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
         now = col_letter(2 + k)
         ws[f"{now}{i}"] = f"=SUMPRODUCT({p0}{i}:{p1}{i},{today})"
         ws[f"{now}{i}"].number_format = FMT.PCT
+        checks.expect(ws, f"{now}{i}", float(table["Now"].iloc[i - 2]))
         eng = col_letter(3 + k)
         ws[f"{eng}{i}"] = float(table["Now"].iloc[i - 2])
         ws[f"{eng}{i}"].font = ENGINE_FONT
         chk = col_letter(4 + k)
         ws[f"{chk}{i}"] = within_tolerance(f"{now}{i}", f"{eng}{i}")
         ws.cell(row=i, column=5 + k, value=f"={wref[i - 2]}").number_format = FMT.PCT
+        checks.expect(ws, f"{col_letter(5 + k)}{i}", float(res.weights[i - 2]))
         checks.add(f"Allocation {asset}: Now weight", ws, f"{chk}{i}")
     write_note(ws, len(table.index) + 3, 1, provenance(res, "Allocation"), span=k + 5)
     ws.column_dimensions["A"].width = 14

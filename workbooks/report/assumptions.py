@@ -268,7 +268,7 @@ def _run_settings(res: AnalysisResult) -> list[tuple[str, object, str, str]]:
     ]
 
 
-def build_assumptions(wb: Workbook, res: AnalysisResult) -> dict[str, str]:
+def build_assumptions(wb: Workbook, res: AnalysisResult, checks: Checks) -> dict[str, str]:
     """Live inputs (blue, named, used by formulas), each beside the value the run used; the
     portfolio weights; and the run settings (grey: change them in the configuration and
     re-run). Returns, per live input, the cell that is TRUE while it is unchanged."""
@@ -298,6 +298,7 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> dict[str, str]:
         put_text(ws, i, 4, source)
         put_text(ws, i, 5, desc)
         ws.cell(row=i, column=7, value=f"=B{i}=F{i}").number_format = FMT.BOOL
+        checks.expect(ws, f"G{i}", True)
         unchanged[name] = f"Assumptions!$G${i}"
         define_name(wb, name, f"Assumptions!$B${i}")
     r = 4 + len(rows) + 1
@@ -322,6 +323,7 @@ def build_assumptions(wb: Workbook, res: AnalysisResult) -> dict[str, str]:
         value=f"=SUMPRODUCT(ABS(B{r + 2}:{last}{r + 2}-B{r + 3}:{last}{r + 3}))=0",
     ).number_format = FMT.BOOL
     unchanged["Weights"] = f"Assumptions!$B${r + 4}"
+    checks.expect(ws, f"B{r + 4}", True)
     define_name(wb, "Weights", f"Assumptions!$B${r + 2}:${last}${r + 2}")
     # constants the formulas use (a definition, not an input)
     r += 6
@@ -374,4 +376,5 @@ def build_up_to_date_checks(wb: Workbook, unchanged: dict[str, str], checks: Che
         value=f'=IF(AND(B{first}:B{last}),"none","re-run needed: "&{"&".join(parts)})',
     )
     finish_sheet(ws, title_rows="3:3")
+    checks.expect(ws, f"B{summary}", "none")
     return f"Assumptions!B{summary}"

@@ -57,6 +57,7 @@ def build_attribution(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Ch
         rc = col_letter(lay.return_col(j))
         ws[f"B{r}"] = f"=SUMPRODUCT(Backtest!{wc}{L}:{wc}{last},Data!{rc}{L}:{rc}{last})"
         ws[f"C{r}"] = float(assets_tab["Return contribution"].iloc[j])
+        checks.expect(ws, f"B{r}", ws[f"C{r}"].value)
         ws[f"D{r}"] = within_tolerance(f"B{r}", f"C{r}")
         ws[f"E{r}"] = float(assets_tab["Volatility contribution (Euler)"].iloc[j])
         ws[f"F{r}"] = float(assets_tab["CVaR contribution"].iloc[j])
@@ -95,6 +96,8 @@ def build_attribution(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Ch
         ws[f"G{n}"] = within_tolerance(f"E{n}", f"F{n}")
         ws[f"H{n}"] = f"=SUMIF({rg},A{n},Backtest!{k['cost']}{L}:{k['cost']}{last})"
         ws[f"I{n}"] = float(reg.loc[label, "costs"])
+        for formula, engine in (("B", "C"), ("E", "F"), ("H", "I")):
+            checks.expect(ws, f"{formula}{n}", ws[f"{engine}{n}"].value)
         ws[f"J{n}"] = within_tolerance(f"H{n}", f"I{n}")
         for cc in "CFI":
             ws[f"{cc}{n}"].font = ENGINE_FONT

@@ -101,9 +101,41 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
     def put(row: int, column: int, value: object, fmt: str, font: Font | None = None) -> None:
         style(ws.cell(row=row, column=column, value=value), fmt, font)
 
+    # each formula's engine value, from the simulator's own series
+    # weights held over each period: the end-of-period weights of the period before
+    held_weights = {
+        name: np.vstack([np.zeros(m), bt.weights.to_numpy()[:-1]]) for name, bt in blocks.items()
+    }
+    gross_return = {
+        name: (w * res.returns.to_numpy()).sum(axis=1) + (1.0 - w.sum(axis=1)) * cash
+        for name, w in held_weights.items()
+    }
+    peak = {
+        name: np.maximum.accumulate(np.r_[1.0, bt.nav.to_numpy()])[1:]
+        for name, bt in blocks.items()
+    }
+    checks.expect(ws, "A2", res.prices.index[0].to_pydatetime())
     for r in range(first, last + 1):
         i = r - first
         style(ws.cell(row=r, column=1, value=f"=Data!A{r}"), FMT.DATE)
+        checks.expect(ws, f"A{r}", res.returns.index[i].to_pydatetime())
+        for name, bt in blocks.items():
+            k = cols[name]
+            nav_value = float(bt.nav.iloc[i])
+            for key, value in (
+                ("gross", gross_return[name][i]),
+                ("nav", nav_value),
+                ("peak", peak[name][i]),
+                ("dd", nav_value / peak[name][i] - 1.0),
+                ("ret", bt.returns.iloc[i]),
+                ("cost", bt.costs.iloc[i]),
+            ):
+                checks.expect(ws, f"{k[key]}{r}", float(value))
+            if name == "Static":
+                checks.expect(ws, f"{k['turn']}{r}", float(bt.turnover.iloc[i]))
+                for j in range(m if i > 0 else 0):
+                    wc = col_letter(int(k["c0"]) + j)
+                    checks.expect(ws, f"{wc}{r}", float(held_weights[name][i, j]))
         style(ws.cell(row=r, column=2, value=float(cash[i])), FMT.NUMBER, ENGINE_FONT)
         rets = f"Data!{rc0}{r}:{rc1}{r}"
         for name, bt in blocks.items():
@@ -214,6 +246,7 @@ def build_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Check
             ws[f"{ec}{n}"] = engine_metric[(label, name)]
             ws[f"{ec}{n}"].font = ENGINE_FONT
             ws[f"{fc}{n}"].number_format = ws[f"{ec}{n}"].number_format = FMT.NUMBER
+            checks.expect(ws, f"{fc}{n}", engine_metric[(label, name)])
             ws[f"{kc}{n}"] = within_tolerance(f"{fc}{n}", f"{ec}{n}")
             checks.add(f"Backtest {name}: {label}", ws, f"{kc}{n}")
     n = len(metrics) + 3

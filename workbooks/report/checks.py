@@ -4,6 +4,9 @@ all and holds the master check."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -30,15 +33,25 @@ def equal(a: str, b: str) -> str:
 
 
 class Checks:
-    """The check cells, in the order the Checks sheet lists them."""
+    """The check cells, in the order the Checks sheet lists them, and the engine's value of
+    every formula cell (`expected`): what a viewer that does not calculate shows when no
+    independent recalculation ran (written as the cells' cached values)."""
 
     def __init__(self) -> None:
         self.cells: list[tuple[str, str]] = []  # (label, "Sheet!A1")
+        self.expected: dict[str, dict[str, Any]] = {}  # {sheet: {"A1": value}}
 
     def add(self, label: str, ws: Worksheet, ref: str) -> None:
-        """Register the check cell `ref` of sheet `ws` under `label`."""
+        """Register the check cell `ref` of sheet `ws` under `label` (as built, it holds)."""
         self.cells.append((label, f"{ws.title}!{ref}"))
         ws[ref].number_format = FMT.BOOL
+        self.expect(ws, ref, True)
+
+    def expect(self, ws: Worksheet, ref: str, value: Any) -> None:
+        """The engine's value of the formula in `ref` (NaN or None: the formula gives "")."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            value = ""
+        self.expected.setdefault(ws.title, {})[ref] = value
 
 
 def build_checks(wb: Workbook, checks: Checks) -> str:
@@ -51,10 +64,12 @@ def build_checks(wb: Workbook, checks: Checks) -> str:
         put_text(ws, i, 1, label)
         put_text(ws, i, 2, ref)
         ws.cell(row=i, column=3, value=f"={ref}").number_format = FMT.BOOL
+        checks.expect(ws, f"C{i}", True)
     last = 2 + len(checks.cells)
     master = last + 2
     put_text(ws, master, 1, "Master check (all pass)").font = HEADER_FONT
     ws.cell(row=master, column=3, value=f"=AND(C3:C{last})").number_format = FMT.BOOL
+    checks.expect(ws, f"C{master}", True)
     set_widths(ws, {"A": 70, "B": 22})
     finish_sheet(ws, title_rows="2:2")
     return f"Checks!C{master}"

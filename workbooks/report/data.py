@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter as col_letter
 
+from workbooks.report.checks import Checks
 from workbooks.report.layout import FMT, Layout, Styler, finish_sheet, header, write_note
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
 
 
-def build_data(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
+def build_data(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks) -> None:
     """Prices as values; asset returns (simple or log) and the portfolio return as formulas."""
     ws = wb.create_sheet("Data")
     assets = list(res.returns.columns)
@@ -34,6 +35,7 @@ def build_data(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
         col_letter(lay.return_col(lay.n_assets - 1)),
     )
     style = Styler()
+    rets, port = res.returns.to_numpy(), res.portfolio.to_numpy()
     for i in range(len(dates)):
         r = 2 + i
         style(ws.cell(row=r, column=1, value=dates[i].to_pydatetime()), FMT.DATE)
@@ -44,9 +46,11 @@ def build_data(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
                 ratio = f"{p}{r}/{p}{r - 1}"
                 f = f'=IF(ReturnMethod="log",LN({ratio}),{ratio}-1)'
                 style(ws.cell(row=r, column=lay.return_col(j), value=f), FMT.PCT4)
+                checks.expect(ws, f"{col_letter(lay.return_col(j))}{r}", float(rets[i - 1, j]))
         if r >= lay.data_first:
             f = f"=SUMPRODUCT({first_ret}{r}:{last_ret}{r},Weights)"
             style(ws.cell(row=r, column=lay.port_col, value=f), FMT.PCT4)
+            checks.expect(ws, f"{col_letter(lay.port_col)}{r}", float(port[i - 1]))
     ws.freeze_panes = "B2"
     note = lay.port_col + 2
     write_note(

@@ -14,13 +14,14 @@ from openpyxl.utils import get_column_letter as col_letter
 
 from workbooks.report import layout as ui
 from workbooks.report.assumptions import provenance
+from workbooks.report.checks import Checks
 from workbooks.report.layout import ENGINE_FONT, FMT, Layout, Styler, finish_sheet
 
 if TYPE_CHECKING:
     from engine.pipeline import AnalysisResult
 
 
-def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
+def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks) -> None:
     """Filtered probabilities (values), the most likely state and the portfolio return on each
     state's days (formulas StateRisk reads), their stacked-area chart and row shading."""
     ws = wb.create_sheet("Regimes")
@@ -36,6 +37,7 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
     state = col_letter(lay.state_col)
     port = col_letter(lay.port_col)
     style = Styler()
+    states, returns = res.regimes.states, res.portfolio.to_numpy()
     for i, d in enumerate(res.returns.index):
         r = 2 + i
         style(ws.cell(row=r, column=1, value=d.to_pydatetime()), FMT.DATE)
@@ -49,10 +51,13 @@ def build_regimes(wb: Workbook, res: AnalysisResult, lay: Layout) -> None:
             column=lay.state_col,
             value=f'=IF(COUNT({rng})=0,"",INDEX(${p_first}$1:${p_last}$1,MATCH(MAX({rng}),{rng},0)))',
         )
+        checks.expect(ws, f"{state}{r}", labels[states[i]] if states[i] >= 0 else "")
         for s in range(k):
             pc = col_letter(2 + s)
             f = f'=IF(${state}{r}={pc}$1,Data!${port}{r + 1},"")'
             style(ws.cell(row=r, column=lay.helper_col(s), value=f), FMT.PCT4)
+            on_state = float(returns[i]) if states[i] == s else ""
+            checks.expect(ws, f"{col_letter(lay.helper_col(s))}{r}", on_state)
     ws.freeze_panes = "B2"
     note = lay.helper_col(k - 1) + 2
     notes = [

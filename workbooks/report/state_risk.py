@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.utils import get_column_letter as col_letter
@@ -111,6 +112,15 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
             check = (equal if count else within_tolerance)(f, e)
             values |= {c: formula, c + 1: engine_value, c + 2: check}
             checks.add(f"StateRisk {label}: {what}", ws, k)
+            checks.expect(ws, f, engine_value)
+        # the helper cells' engine values: share of days, tail size k and the k-th smallest day
+        days = res.portfolio.to_numpy()[res.regimes.states == s]
+        tail_size = (1 - res.config.risk.confidence) * days.size
+        whole = days.size > 1 and tail_size >= 1 - res.config.report.tolerance
+        checks.expect(ws, f"E{r}", days.size / len(res.returns))
+        checks.expect(ws, f"L{r}", tail_size)
+        kth = float(np.sort(days)[math.ceil(tail_size) - 1]) if whole else ""
+        checks.expect(ws, f"P{r}", kth)
         for c, v in sorted(values.items()):
             cell = put_text(ws, r, c, v) if c == 1 else ws.cell(row=r, column=c, value=v)
             if c in engine_cols:
@@ -118,9 +128,8 @@ def build_state_risk(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Che
             if c in (5, 6, 7, 9, 10, 13, 14, 16, 17, 18, 20):
                 cell.number_format = FMT.PCT
     for c in range(1, len(STATE_RISK_HEADERS) + 1):
-        ws.column_dimensions[col_letter(c)].width = (
-            11 if c > 1 else 12
-        )  # narrow: the table fits a page legibly
+        # narrow, yet "Observations" fits: the table prints legibly on one page
+        ws.column_dimensions[col_letter(c)].width = 13
     ws.row_dimensions[3].height = 60
     ws.freeze_panes = "B4"
     last = STATE_RISK_FIRST_ROW + lay.n_states - 1

@@ -88,20 +88,26 @@ def build_stress(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks)
                     f"/INDEX(Data!${pc}:${pc},MATCH($B{i},Data!$A:$A,1))"
                 ),
             ).number_format = "0.0000"
+            px = res.prices.iloc[:, j]  # as MATCH(date, dates, 1): the last price on or before
+            growth = px.loc[: ends[n]].iloc[-1] / px.loc[: starts[n]].iloc[-1]
+            checks.expect(ws, f"{col_letter(4 + j)}{i}", float(growth))
         c = 4 + m
         L, E, K = col_letter(c), col_letter(c + 1), col_letter(c + 2)
         ws[f"{L}{i}"] = f"=1-(SUMPRODUCT({wr},{g0}{i}:{g1}{i})+1-SUM({wr}))"
         ws[f"{L}{i}"].number_format = FMT.PCT
         ws[f"{E}{i}"] = float(losses[n])
         ws[f"{E}{i}"].font = ENGINE_FONT
+        checks.expect(ws, f"{L}{i}", float(losses[n]))
         ws[f"{K}{i}"] = within_tolerance(f"{L}{i}", f"{E}{i}")
         W_, WE, WK = col_letter(c + 3), col_letter(c + 4), col_letter(c + 5)
         ws[f"{W_}{i}"] = f"=INDEX(${g0}$1:${g1}$1,MATCH(MIN({g0}{i}:{g1}{i}),{g0}{i}:{g1}{i},0))"
         put_text(ws, i, c + 4, worst[n]).font = ENGINE_FONT
+        checks.expect(ws, f"{W_}{i}", worst[n])
         ws[f"{WK}{i}"] = equal(f"{W_}{i}", f"{WE}{i}")
         R_, RE, RK = col_letter(c + 6), col_letter(c + 7), col_letter(c + 8)
         ws[f"{R_}{i}"] = f"=INDEX(Regimes!${state}:${state},MATCH($B{i},Regimes!$A:$A,1))"
         put_text(ws, i, c + 7, regs[n]).font = ENGINE_FONT
+        checks.expect(ws, f"{R_}{i}", regs[n])
         ws[f"{RK}{i}"] = equal(f"{R_}{i}", f"{RE}{i}")
         checks.add(f"Stress {name}: portfolio loss", ws, f"{K}{i}")
         checks.add(f"Stress {name}: worst asset", ws, f"{WK}{i}")

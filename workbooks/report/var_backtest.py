@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill
@@ -20,6 +23,51 @@ if TYPE_CHECKING:
 
 
 REG_COL = 13  # M: the regulatory series, right of the summary block (H:K)
+
+
+def _intermediate_steps(res: AnalysisResult) -> dict[str, float]:
+    """The engine's value of each intermediate step of the coverage tests (the summary rows
+    that have no engine figure of their own), computed as the formulas beside them do."""
+    from scipy import stats
+
+    cfg = res.config
+    hits = res.var_hits[np.isfinite(res.var_hits)].astype(int)
+    n, x, p = hits.size, int(hits.sum()), 1.0 - cfg.risk.var_confidence
+
+    def xlog(a: float, b: float) -> float:
+        return 0.0 if a == 0 else a * math.log(b)
+
+    pairs = list(itertools.pairwise(hits.tolist()))
+    n00, n01, n10, n11 = (
+        sum(1 for a, b in pairs if (a, b) == ab) for ab in ((0, 0), (0, 1), (1, 0), (1, 1))
+    )
+    pi01 = n01 / (n00 + n01) if n00 + n01 else 0.0
+    pi11 = n11 / (n10 + n11) if n10 + n11 else 0.0
+    pi = (n01 + n11) / (n00 + n01 + n10 + n11)
+    reg = res.regulatory_var_hits[np.isfinite(res.regulatory_var_hits)].astype(int)
+    rc = cfg.regulatory
+    return {
+        "Tail probability p = 1 - VaRConfidence": p,
+        "Kupiec log-lik. (null)": (n - x) * math.log(1 - p) + x * math.log(p),
+        "Kupiec log-lik. (observed)": xlog(x, x / n) + xlog(n - x, 1 - x / n),
+        "n00": n00,
+        "n01": n01,
+        "n10": n10,
+        "n11": n11,
+        "pi01": pi01,
+        "pi11": pi11,
+        "pi": pi,
+        "Independence log-lik. (null)": xlog(n00 + n10, 1 - pi) + xlog(n01 + n11, pi),
+        "Independence log-lik. (Markov)": xlog(n00, 1 - pi01)
+        + xlog(n01, pi01)
+        + xlog(n10, 1 - pi11)
+        + xlog(n11, pi11),
+        "Basel cumulative probability": float(
+            stats.binom.cdf(
+                int(reg[-rc.basel_window :].sum()), rc.basel_window, 1 - rc.basel_confidence
+            )
+        ),
+    }
 
 
 def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: Checks) -> None:
@@ -87,6 +135,17 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
                 (REG_COL + 3, int(res.regulatory_var_hits[i]), FMT.COUNT, ENGINE_FONT),
             ):
                 style(ws.cell(row=r, column=c, value=value), fmt, font)
+            engine = {  # each formula column's engine value: the one written beside it
+                3: float(res.var_forecast[i]),
+                4: int(res.var_hits[i]),
+                REG_COL: float(res.regulatory_var_forecast[i]),
+                REG_COL + 1: int(res.regulatory_var_hits[i]),
+            }
+            for c, value in engine.items():
+                checks.expect(ws, f"{col_letter(c)}{r}", value)
+        i = r - lay.data_first
+        checks.expect(ws, f"A{r}", res.returns.index[i].to_pydatetime())
+        checks.expect(ws, f"B{r}", float(res.portfolio.iloc[i]))
     bt = res.var_backtest
     D = f"D{s}:D{e}"
     cur_win = f"B{e - W + 1}:B{e}"
@@ -163,9 +222,12 @@ def build_var_backtest(wb: Workbook, res: AnalysisResult, lay: Layout, checks: C
         ),
         ("Acerbi-Szekely Z2 (engine only)", "", bt.z2),
     ]
+    steps = _intermediate_steps(res)
     ui.header(ws, 1, ["Backtest figure", "Formula", "Engine", "Check"], start_col=8)
     for k, (label, formula, engine_value) in enumerate(rows, start=2):
         put_text(ws, k, 8, label)
+        if formula:
+            checks.expect(ws, f"I{k}", steps[label] if engine_value is None else engine_value)
         counted = label.startswith(("n0", "n1", "Observations", "Exceptions", "Regulatory ex"))
         fmt = FMT.COUNT if counted or "overshootings" in label else FMT.NUMBER
         if isinstance(engine_value, bool):
