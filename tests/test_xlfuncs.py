@@ -384,3 +384,44 @@ def test_office_js_error_dicts_and_com_error_codes_are_named(classic, small):
         returns_frame(rng_)
     tz = [[None, "A"], *([dt.datetime(2024, 1, d, tzinfo=dt.UTC), 0.01 * d] for d in range(1, 31))]
     assert returns_frame(tz).index.tz is None  # COM datetimes carry a timezone
+
+
+def test_silent_inputs_get_a_message(small):
+    """What a desk found: a NaN confidence used the default, a return of 1E+300 gave a blank
+    volatility, one argument too many read 'internal error', and CVaR over prices came back as
+    -839 with no word. Each now names the argument and the fix."""
+    rows = excel_range(small)
+    msg = xlfuncs.state_cvar(rows, None, float("nan"))[0][0]
+    assert (
+        msg == "STATE_CVAR: confidence: is not a number (NaN); leave the cell empty for the default"
+    )
+    huge = [r[:] for r in rows]
+    huge[50][1] = 1e300
+    msg = xlfuncs.risk_measure(huge, "volatility")[0][0]
+    assert msg.startswith("RISK_MEASURE: returns: 'SP500' has 1e+300 on ")
+    assert "not a return" in msg
+    msg = xlfuncs.state_cvar(rows, None, 0.95, None, None, None, None, None, None, "x")[0][0]
+    assert msg.startswith("STATE_CVAR: arguments: takes at most 9 (returns, weights,")
+    assert msg.endswith("got 10")
+    assert xlfuncs.engine_info(1) == [["ENGINE_INFO: arguments: takes at most 0 (none); got 1"]]
+    prices = (1 + small).cumprod() * 100
+    msg = xlfuncs.state_cvar(excel_range(prices))[0][0]
+    assert msg.startswith("STATE_CVAR: returns: 'SP500' looks like prices, not returns")
+    assert msg.endswith("use RETURNS(prices) first")
+
+
+def test_backtest_past_does_not_depend_on_the_range_length():
+    """Appending rows never changes an earlier date's NAV: the window is fixed (756 by default),
+    not a share of the range (min(756, n/3) changed NAVs by 3.1e-2 when 3,000 days became 2,200)."""
+    from engine.data import simulate_regime_returns
+
+    sim = simulate_regime_returns(1500, n_assets=2, seed=11).returns
+    args = (None, None, None, "quarterly")
+    full = xlfuncs.backtest(excel_range(sim), *args)
+    cut = xlfuncs.backtest(excel_range(sim.iloc[:1000]), *args)
+    assert full[0][:3] == ["Date", "Static NAV", "Dynamic NAV"]
+    np.testing.assert_array_equal(
+        np.array([r[1:3] for r in cut[1:]], float), np.array([r[1:3] for r in full[1:1001]], float)
+    )
+    short = xlfuncs.backtest_stats(excel_range(sim.iloc[:500]))[0][0]
+    assert short.startswith("BACKTEST_STATS: returns: has 500 rows; a 756-day window needs")

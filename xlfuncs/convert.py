@@ -289,9 +289,30 @@ def labelled_table(values: Any, arg: str) -> pd.DataFrame:
     return pd.DataFrame(data, index=labels, columns=names, dtype=float)
 
 
+MAX_PERIOD_RETURN = 100.0  # +10,000% in one period: beyond it a number is not a return
+
+
 def check_simple_returns(frame: pd.DataFrame, arg: str = "returns") -> pd.DataFrame:
-    """Simple returns cannot be below -100%; values that are look like percent numbers."""
-    if (frame.to_numpy() <= -1.0).any():
+    """Refuse what cannot be simple returns, naming the column (and the date): prices (a
+    column of positive levels, `engine.data.returns.not_returns_because`), percent numbers
+    (-100% or less) and absurd values (over +10,000% in one period, e.g. 1E+300)."""
+    from engine.data.returns import not_returns_because
+
+    x = frame.to_numpy()
+    for j, col in enumerate(frame.columns):
+        reason = not_returns_because(frame.iloc[:, j])
+        if reason:
+            raise InputError(
+                arg, f"{col!r} looks like prices, not returns ({reason}); use RETURNS(prices) first"
+            )
+        big = np.flatnonzero(x[:, j] > MAX_PERIOD_RETURN)
+        if big.size:
+            when = frame.index[big[0]]
+            day = f"{when:%Y-%m-%d}" if isinstance(when, pd.Timestamp) else f"row {big[0] + 1}"
+            raise InputError(
+                arg, f"{col!r} has {x[big[0], j]:g} on {day}: not a return (over +10,000%)"
+            )
+    if (x <= -1.0).any():
         raise InputError(
             arg, "has returns of -100% or less; if these are percent numbers, divide by 100"
         )
@@ -375,4 +396,6 @@ def _scalar(v: Any, arg: str) -> Any:
         v = v[0]
     if isinstance(v, list | tuple):
         raise InputError(arg, "expects a single cell, not a range")
+    if isinstance(v, float) and math.isnan(v):  # not a blank cell: a failed calculation
+        raise InputError(arg, "is not a number (NaN); leave the cell empty for the default")
     return v

@@ -99,7 +99,12 @@ BACKTEST_ARGS = (
     Arg("rebalance", "daily, weekly, monthly (default), quarterly or regime_change"),
     Arg("delay", "Days between decision and trade (default 1, at least 1)"),
     *REGIME,
+    Arg(
+        "window",
+        "Trailing days each decision uses (default 756); fixed, so new rows never change past ones",
+    ),
 )
+BACKTEST_WINDOW = 756
 
 
 def _returns(values: Any) -> Any:
@@ -368,10 +373,19 @@ def _comparison(
     n_states: Any,
     method: Any,
     seed: Any,
+    window: Any,
 ) -> Table:
     """BACKTEST and BACKTEST_STATS: one walk-forward comparison (cached by content), two views
-    of it (`render(returns frame, comparison)`)."""
+    of it (`render(returns frame, comparison)`). The window does not depend on the range's
+    length: appending a row never changes an earlier date's decision."""
     frame = _returns(returns)
+    win = optional_int(window, "window", BACKTEST_WINDOW, 120, 5000)
+    if len(frame) < win + 120:
+        raise InputError(
+            "returns",
+            f"has {len(frame)} rows; a {win}-day window needs at least {win + 120}: add history "
+            "or give a shorter window",
+        )
     fixed = None
     if not is_blank_range(static_weights):
         fixed = weights_vector(static_weights, frame.shape[1], "static_weights")
@@ -386,6 +400,7 @@ def _comparison(
         n_states=k,
         method=m,
         seed=s,
+        window=win,
     )
     return render(frame, comp)
 

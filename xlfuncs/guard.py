@@ -8,6 +8,7 @@ the message on hover and does not retry, unlike a 500).
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import math
 import os
@@ -70,9 +71,20 @@ def excel_function(name: str) -> Callable[[F], F]:
     """Wrap a UDF so that no exception reaches Excel as a bare error."""
 
     def decorate(f: F) -> F:
+        signature = inspect.signature(f)
+        names = list(signature.parameters)
+
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
+                try:  # a wrong argument count is the caller's to fix, not an internal error
+                    signature.bind(*args, **kwargs)
+                except TypeError:
+                    raise InputError(
+                        "arguments",
+                        f"takes at most {len(names)} ({', '.join(names) or 'none'}); got "
+                        f"{len(args) + len(kwargs)}",
+                    ) from None
                 result = f(*args, **kwargs)
                 if isinstance(result, Spill):
                     return result
