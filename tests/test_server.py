@@ -176,6 +176,42 @@ def test_serve_refuses_without_a_key_and_warns_beyond_loopback():
     from xlfuncs.serve import is_loopback
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("0.0.0.0")
+    assert not is_loopback("")  # uvicorn binds every interface for an empty host
+
+
+@pytest.mark.parametrize(
+    ("value", "providers", "error"),
+    [
+        (None, [], None),
+        ("[]", [], None),
+        ('["entraid"]', ["entraid"], None),
+        ('["custom"]', None, "test-token"),
+        ("entraid", None, "JSON list"),
+        ('{"a": 1}', None, "JSON list"),
+    ],
+)
+def test_auth_provider_setting_is_checked(value, providers, error):
+    """'[]' is no authentication (so binding beyond loopback warns), the placeholder custom
+    provider (public token 'test-token') is refused, a malformed value gets the fix."""
+    from xlfuncs.serve import auth_providers
+
+    if error is None:
+        assert auth_providers(value) == providers
+    else:
+        with pytest.raises(ValueError, match=error):
+            auth_providers(value)
+
+
+def test_serve_exits_2_on_a_bad_auth_setting():
+    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", "XLWINGS_AUTH_PROVIDERS": "x"}
+    r = subprocess.run(
+        [sys.executable, "-m", "workbooks.cli", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "must be a JSON list" in r.stderr
 
 
 def test_shared_fit_three_functions_fit_once(multi_returns):

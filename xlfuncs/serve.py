@@ -8,6 +8,7 @@ no key (BSD).
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import sys
 import types
@@ -32,7 +33,9 @@ def install_pyodide_stub() -> None:
 
 
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
+    """True only for an address reachable from this machine alone ("" binds every
+    interface, so it is not)."""
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -40,11 +43,40 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def auth_providers(value: str | None) -> list[str]:
+    """The authentication providers XLWINGS_AUTH_PROVIDERS names (a JSON list of names; unset
+    or '[]': none). Raises ValueError with the fix for a malformed value, and for "custom":
+    xlwings Server's placeholder custom provider accepts the public token "test-token"."""
+    if not value or not value.strip():
+        return []
+    try:
+        names = json.loads(value)
+    except json.JSONDecodeError:
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"XLWINGS_AUTH_PROVIDERS must be a JSON list of provider names, e.g. "
+            f"'[\"entraid\"]' (got {value!r})"
+        )
+    if "custom" in names:
+        raise ValueError(
+            'XLWINGS_AUTH_PROVIDERS: "custom" is xlwings Server\'s placeholder, which accepts the '
+            'public token "test-token"; use "entraid" (Microsoft Entra ID)'
+        )
+    return names
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
     """Run xlwings Server with this project's functions until interrupted."""
-    if not is_loopback(host) and not os.environ.get("XLWINGS_AUTH_PROVIDERS"):
+    try:
+        providers = auth_providers(os.environ.get("XLWINGS_AUTH_PROVIDERS"))
+    except ValueError as exc:
+        print(f"regime-risk serve: {exc}", file=sys.stderr)
+        return 2
+    if not is_loopback(host) and not providers:
+        where = "every interface" if host in ("", "0.0.0.0", "::") else host
         print(
-            f"regime-risk serve: WARNING: listening on {host} without authentication "
+            f"regime-risk serve: WARNING: listening on {where} without authentication "
             "(set XLWINGS_AUTH_PROVIDERS); anyone who can reach this port can call the functions.",
             file=sys.stderr,
         )
