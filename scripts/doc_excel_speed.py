@@ -14,11 +14,9 @@ Medians of 11 runs after a warm-up.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,17 +34,10 @@ from xlwings import conversion  # noqa: E402
 import xlfuncs  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_risk import median_ms as _median_ms  # noqa: E402
 from bench_server import BASE, table  # noqa: E402
 
-
-def median_ms(fn: Callable[[], object], repeat: int = 11) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
+median_ms = functools.partial(_median_ms, repeat=11)  # median of 11 runs, first run discarded
 
 
 def main() -> None:
