@@ -1,4 +1,4 @@
-"""`regime-risk` command line: `report`, `verify` and `serve`.
+"""`regime-risk` command line: `report`, `verify`, `serve` and `token`.
 
 Exit codes of `report` and `verify`:
   0  written / verified (or LibreOffice not installed, for `report` without --pdf)
@@ -148,9 +148,38 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     # xlwings picks its Office.js decorators at import time: say so before xlfuncs loads
     os.environ["XLWINGS_ON_SERVER"] = "true"
-    from xlfuncs.serve import serve
+    from xlfuncs.serve import ServeArgs, serve
 
-    return serve(args.host, args.port)
+    return serve(
+        ServeArgs(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            tokens=args.tokens,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+            insecure=args.insecure,
+            time_limit=args.time_limit,
+            max_rows=args.max_rows,
+            max_cells=args.max_cells,
+        )
+    )
+
+
+def _token(args: argparse.Namespace) -> int:
+    """Print a new access token; add its SHA-256 digest to the tokens file if one is named."""
+    import hashlib
+    import secrets
+
+    token = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    if args.tokens:
+        with open(args.tokens, "a", encoding="utf-8") as f:
+            f.write(f"{digest}  # {args.label or 'added ' + time.strftime('%Y-%m-%d')}\n")
+    print(f"token:  {token}\ndigest: {digest}")
+    if args.tokens:
+        print(f"the digest was added to {args.tokens}; give the token to its user only")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,9 +207,32 @@ def main(argv: list[str] | None = None) -> int:
     srv = sub.add_parser("serve", help="serve the Excel functions to Excel via xlwings Server")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: cores, at most 4)"
+    )
+    srv.add_argument(
+        "--tokens", help="file of SHA-256 digests of the accepted access tokens (regime-risk token)"
+    )
+    srv.add_argument("--certfile", help="TLS certificate (PEM): serve HTTPS, as Office.js needs")
+    srv.add_argument("--keyfile", help="TLS private key (PEM)")
+    srv.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening beyond loopback without authentication",
+    )
+    srv.add_argument(
+        "--time-limit", type=float, default=120.0, help="seconds one call may compute (120)"
+    )
+    srv.add_argument("--max-rows", type=int, default=50_000, help="rows per range (50,000)")
+    srv.add_argument("--max-cells", type=int, default=2_000_000, help="cells per range (2,000,000)")
+    tok = sub.add_parser("token", help="make an access token for serve --tokens")
+    tok.add_argument("--tokens", help="tokens file to add the new token's digest to")
+    tok.add_argument("--label", help="comment stored beside the digest (e.g. the user's name)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "token":
+        return _token(args)
     try:
         return _report(args, progress) if args.command == "report" else _verify(args)
     except InputError as exc:
