@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -60,6 +61,7 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     client: httpx.Client
+    startup_seconds: float  # from the process start to the first page served
 
     def call(
         self, func: str, *args: object, headers: dict[str, str] | None = None
@@ -87,17 +89,23 @@ class Server:
 
 @contextlib.contextmanager
 def start_server(
-    *flags: str, env: dict[str, str] | None = None, https_ca: str | None = None
+    *flags: str,
+    env: dict[str, str] | None = None,
+    https_ca: str | None = None,
+    cwd: Path = REPO,
 ) -> Iterator[Server]:
-    """`regime-risk serve --port P FLAGS` on 127.0.0.1 until the block ends."""
+    """`regime-risk serve --port P FLAGS` on 127.0.0.1 until the block ends (from `cwd`: another
+    checkout's code, for before/after benchmarks)."""
     port = free_port()
+    t0 = time.perf_counter()
     full_env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "workbooks.cli", "serve", "--port", str(port), *flags],
         env=full_env,
-        cwd=REPO,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the worker processes go with it
     )
     scheme = "https" if https_ca else "http"
     verify = ssl.create_default_context(cafile=https_ca) if https_ca else True
@@ -117,15 +125,15 @@ def start_server(
         if proc.poll() is not None:
             out = proc.stdout.read().decode() if proc.stdout else ""
             raise RuntimeError(f"server did not start (exit {proc.returncode}): {out}")
-        yield Server(f"{scheme}://127.0.0.1:{port}", proc, client)
+        yield Server(f"{scheme}://127.0.0.1:{port}", proc, client, time.perf_counter() - t0)
     finally:
         client.close()
         proc.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of the group
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def redis_server_executable() -> str:

@@ -215,5 +215,6 @@ def serve(args: ServeArgs) -> int:
         log_level="warning",
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
+        timeout_graceful_shutdown=10,  # calls still computing do not hold a stop for long
     )
     return 0

@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import re
 import sys
-import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -231,7 +230,6 @@ def _decode_reply(blob: bytes) -> Reply | None:
 class _Worker:
     process: Any
     conn: Any
-    ready: bool = False
 
     def roundtrip(self, body: bytes) -> Reply:
         self.conn.send_bytes(body)
@@ -239,10 +237,41 @@ class _Worker:
         return reply
 
 
+@dataclass(eq=False)
+class _Slot:
+    """One worker position: its current process (None while one starts) and whether a call
+    holds it."""
+
+    index: int
+    worker: _Worker | None = None
+    busy: bool = False
+    failures: int = 0
+    assigned: int = 0  # ranges that call this slot their home
+
+    def idle(self) -> bool:
+        return self.worker is not None and not self.busy
+
+
+def affinity_key(body: bytes) -> bytes:
+    """Bytes of the first argument (the returns range, in every function that fits a model):
+    calls over one range go to the worker that holds its fit. A preference only: a wrong
+    guess costs a refit, never a wrong result."""
+    start = body.find(b'"args":')
+    end = body.find(b"]]", start)
+    return hashlib.sha1(body[start:end] if start >= 0 < end else body).digest()
+
+
+class WorkerUnavailable(Exception):
+    pass
+
+
 class WorkerPool:
-    """N worker processes, each running one call at a time. A call that exceeds the time
-    budget kills its worker (the only way to stop a fit in C code) and a fresh one replaces
-    it; the caller gets a one-line 400."""
+    """N worker processes, one call at a time each. A range's calls go to the worker that first
+    served it (its fit is cached there) when that worker is free or busy; a new range goes to
+    any free worker. A call that exceeds the time budget kills its worker (the only way to
+    stop a fit in C code) and a fresh one takes the slot; the caller gets a one-line 400."""
+
+    MAX_START_FAILURES = 3
 
     def __init__(self, n: int, limits: CallLimits) -> None:
         self.n = n
@@ -251,12 +280,12 @@ class WorkerPool:
             self._ctx = multiprocessing.get_context("spawn")
         else:
             # one process imports the engine once; every worker (and replacement) is forked
-            # from it, so a replacement is ready in milliseconds
+            # from it, so a replacement is ready in a fraction of a second
             self._ctx = multiprocessing.get_context("forkserver")
             self._ctx.set_forkserver_preload(["xlfuncs.worker", "xlfuncs", "xlwings.server"])
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
-        self._all: set[_Worker] = set()
-        self._lock = threading.Lock()
+        self._slots = [_Slot(i) for i in range(n)]
+        self._owners: OrderedDict[bytes, _Slot] = OrderedDict()
+        self._cond: asyncio.Condition | None = None
         self.started = 0
         self.killed = 0
 
@@ -267,47 +296,87 @@ class WorkerPool:
         )
         process.start()
         child.close()
-        worker = _Worker(process, parent)
-        with self._lock:
-            self._all.add(worker)
-            self.started += 1
-        return worker
+        return _Worker(process, parent)
 
-    async def _add(self) -> None:
-        worker = await asyncio.to_thread(self._spawn)
-        try:
-            tag, _pid = await asyncio.to_thread(worker.conn.recv)
-        except (EOFError, OSError):
-            log.error("a worker process failed to start (exit code %s)", worker.process.exitcode)
-            self._discard(worker)
-            return
-        if tag == "ready":
-            worker.ready = True
-            self._idle.put_nowait(worker)
+    async def _fill(self, slot: _Slot) -> None:
+        """Start a worker for `slot` and wait until it has imported everything."""
+        assert self._cond is not None
+        while True:
+            worker = await asyncio.to_thread(self._spawn)
+            self.started += 1
+            try:
+                tag, _pid = await asyncio.to_thread(worker.conn.recv)
+                if tag == "ready":
+                    break
+            except (EOFError, OSError):
+                pass
+            _kill(worker)
+            slot.failures += 1
+            log.error(
+                "worker %d failed to start (exit code %s)", slot.index, worker.process.exitcode
+            )
+            if slot.failures >= self.MAX_START_FAILURES:
+                async with self._cond:
+                    self._cond.notify_all()
+                return
+            await asyncio.sleep(1)
+        async with self._cond:
+            slot.worker, slot.failures = worker, 0
+            self._cond.notify_all()
 
     async def start(self) -> None:
         """Start the workers in the background (the front answers at once)."""
-        for _ in range(self.n):
-            asyncio.get_running_loop().create_task(self._add())
+        self._cond = asyncio.Condition()
+        for slot in self._slots:
+            asyncio.get_running_loop().create_task(self._fill(slot))
 
-    def _discard(self, worker: _Worker) -> None:
-        with self._lock:
-            self._all.discard(worker)
-        with contextlib.suppress(Exception):
-            worker.process.kill()
-            worker.process.join(timeout=5)
-        with contextlib.suppress(Exception):
-            worker.conn.close()
+    async def _acquire(self, key: bytes) -> _Slot:
+        assert self._cond is not None
+        async with self._cond:
+            while True:
+                if all(s.failures >= self.MAX_START_FAILURES for s in self._slots):
+                    raise WorkerUnavailable
+                owner = self._owners.get(key)
+                if owner is not None:
+                    self._owners.move_to_end(key)
+                    if owner.idle():
+                        owner.busy = True
+                        return owner
+                else:
+                    free = [s for s in self._slots if s.idle()]
+                    if free:
+                        slot = min(free, key=lambda s: s.assigned)
+                        slot.busy = True
+                        slot.assigned += 1
+                        self._owners[key] = slot
+                        if len(self._owners) > 4096:
+                            self._owners.popitem(last=False)[1].assigned -= 1
+                        return slot
+                await self._cond.wait()
+
+    async def _release(self, slot: _Slot, replace: bool = False) -> None:
+        assert self._cond is not None
+        async with self._cond:
+            if replace and slot.worker is not None:
+                _kill(slot.worker)  # the blocked roundtrip thread ends with EOFError
+                slot.worker = None
+                asyncio.get_running_loop().create_task(self._fill(slot))
+            slot.busy = False
+            self._cond.notify_all()
 
     async def call(self, body: bytes, name: str) -> Reply:
-        worker = await self._idle.get()
-        task = asyncio.ensure_future(asyncio.to_thread(worker.roundtrip, body))
+        try:
+            slot = await self._acquire(affinity_key(body))
+        except WorkerUnavailable:
+            return Reply.text(503, f"{name}: the server's worker processes failed to start")
+        assert slot.worker is not None
+        task = asyncio.ensure_future(asyncio.to_thread(slot.worker.roundtrip, body))
         try:
             reply = await asyncio.wait_for(asyncio.shield(task), self.limits.time_limit)
         except TimeoutError:
             self.killed += 1
-            self._discard(worker)  # the blocked roundtrip thread ends with EOFError
-            asyncio.get_running_loop().create_task(self._add())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # EOFError, seen
+            await self._release(slot, replace=True)
             return Reply.text(
                 400,
                 f"{name}: stopped after {self.limits.time_limit:g} s, this server's time budget "
@@ -315,22 +384,19 @@ class WorkerPool:
                 "fewer states.",
             )
         except (EOFError, OSError) as exc:
-            self._discard(worker)
-            asyncio.get_running_loop().create_task(self._add())
+            await self._release(slot, replace=True)
             return Reply.text(
                 400, f"{name}: the worker process stopped during the call ({exc!r}); try again"
             )
-        self._idle.put_nowait(worker)
+        await self._release(slot)
         return reply
 
     def ready(self) -> int:
         """Workers started and ready (idle or computing)."""
-        with self._lock:
-            return sum(w.ready for w in self._all)
+        return sum(s.worker is not None for s in self._slots)
 
     async def stop(self) -> None:
-        with self._lock:
-            workers = list(self._all)
+        workers = [s.worker for s in self._slots if s.worker is not None]
         for worker in workers:
             with contextlib.suppress(Exception):
                 worker.conn.close()
@@ -340,6 +406,14 @@ class WorkerPool:
             await asyncio.to_thread(worker.process.join, 5)
             if worker.process.is_alive():
                 worker.process.kill()
+
+
+def _kill(worker: _Worker) -> None:
+    with contextlib.suppress(Exception):
+        worker.process.kill()
+        worker.process.join(timeout=5)
+    with contextlib.suppress(Exception):
+        worker.conn.close()
 
 
 # -- the app -----------------------------------------------------------------------------------
