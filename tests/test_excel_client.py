@@ -391,3 +391,31 @@ def test_concurrent_calls_are_counted_per_call(base_url, sheet):
     assert [r["ok"] for r in out] == [True] * 4 + [False] * 2
     assert [r["requests"] for r in out] == [1] * 6
     assert out[4]["message"].startswith("STATE_CVAR: confidence: must be between 0.5 and 1")
+
+
+def test_tokens_through_the_served_client(node, tmp_path, sheet):
+    """The task pane's token (localStorage) reaches the server through the served auth.js:
+    the right token computes; none, a wrong one and xlwings' public "test-token" are a
+    one-line #VALUE! after exactly one request (401 is not retried)."""
+    from xlfuncs.server import token_digest
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(token_digest("desk-token-1") + "\n")
+    call = [{"func": "REGIME_CURRENT", "args": [sheet]}]
+    with start_server("--workers", "1", "--tokens", str(tokens)) as server:
+        good = run_client(server.url, call, token="desk-token-1", timeout=LIMIT)[0]
+        outcomes = {
+            label: run_client(server.url, call, token=token, timeout=LIMIT)[0]
+            for label, token in (
+                ("none", None),
+                ("wrong", "desk-token-2"),
+                ("public", "test-token"),
+            )
+        }
+    assert good["ok"] and good["result"][0][0] == "Date" and good["requests"] == 1
+    for label, r in outcomes.items():
+        assert not r["ok"] and r["error_class"] == "CustomFunctions.Error", (label, r)
+        assert r["requests"] == 1, (label, r)
+    assert outcomes["none"]["message"].startswith("authentication required")
+    assert outcomes["wrong"]["message"] == "the access token was not accepted; ask for a new one"
+    assert outcomes["public"]["message"] == outcomes["wrong"]["message"]

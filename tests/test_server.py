@@ -550,3 +550,48 @@ def test_an_unreachable_cache_url_stops_serve_with_one_line():
         r.returncode == 2
         and "REGIME_RISK_CACHE_URL=redis://127.0.0.1:1/0: cannot reach" in r.stderr
     )
+
+
+@pytest.mark.slow
+def test_32_clients_get_the_single_threaded_answers(multi_returns):
+    """32 clients × 50 calls drawn from 12 (3 ranges × 4 functions) against 2 workers: no
+    error, and every answer byte for byte the one a separate server gave calls made one at a
+    time."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = []
+    for k in range(3):
+        rng = excel_range(multi_returns.iloc[k * 100 : k * 100 + 400], serial_dates=True)
+        calls += [
+            body("regime_prob", rng),
+            body("state_cvar", rng),
+            body("regime_weights", rng),
+            body("regime_current", rng),
+        ]
+    headers = {"content-type": "application/json"}
+    with start_server("--workers", "1") as ref:
+        reference = [ref.client.post(CALL, content=c, headers=headers) for c in calls]
+    assert [r.text for r in reference if r.status_code != 200] == []
+    rnd = random.Random(3)
+    plans = [[rnd.randrange(len(calls)) for _ in range(50)] for _ in range(32)]
+    with start_server("--workers", "2") as s:
+
+        def client(plan: list[int]) -> list[tuple[int, int, bytes]]:
+            with httpx.Client(base_url=s.url, timeout=300) as c:
+                return [
+                    (
+                        i,
+                        (r := c.post(CALL, content=calls[i], headers=headers)).status_code,
+                        r.content,
+                    )
+                    for i in plan
+                ]
+
+        with ThreadPoolExecutor(32) as pool:
+            answers = [a for out in pool.map(client, plans) for a in out]
+        health = s.health()
+    assert len(answers) == 1600
+    assert [a for a in answers if a[1] != 200] == []
+    assert [i for i, _, content in answers if content != reference[i].content] == []
+    assert health["cache_hits"] + health["cache_misses"] == 1600 and health["cache_misses"] >= 12

@@ -410,6 +410,25 @@ def test_silent_inputs_get_a_message(small):
     assert msg.endswith("use RETURNS(prices) first")
 
 
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None, derandomize=True)
+@given(cut=st.integers(400, 880))
+def test_appending_rows_never_changes_backtest_history(cut):
+    """Property over cut points: every row of BACKTEST over the first `cut` days (window 250)
+    equals that row of BACKTEST over all 900 (dates, NAVs, states, turnover)."""
+    from engine.data import simulate_regime_returns
+
+    sim = simulate_regime_returns(900, n_assets=2, seed=11).returns
+    args = (None, None, None, "quarterly", None, None, None, None, 250)
+    full = _FULL_BACKTEST.setdefault("rows", xlfuncs.backtest(excel_range(sim), *args))
+    part = xlfuncs.backtest(excel_range(sim.iloc[:cut]), *args)
+    assert part[0] == full[0] == ["Date", "Static NAV", "Dynamic NAV", *full[0][3:]]
+    assert len(part) == cut + 1 and part[1:] == full[1 : cut + 1]
+
+
+_FULL_BACKTEST: dict[str, list] = {}
+
+
 def test_backtest_past_does_not_depend_on_the_range_length():
     """Appending rows never changes an earlier date's NAV: the window is fixed (756 by default),
     not a share of the range (min(756, n/3) changed NAVs by 3.1e-2 when 3,000 days became 2,200)."""
