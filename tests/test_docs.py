@@ -24,3 +24,19 @@ def test_every_catalogue_function_is_documented():
     text = (ROOT / "docs" / "functions.md").read_text()
     for name in xlfuncs.__all__:
         assert f"## {name.upper()}(" in text
+
+
+def test_tests_named_in_the_docs_exist():
+    """Every `tests/FILE.py::test_name` a document cites is a test function in that file."""
+    import re
+
+    cited = set()
+    for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        cited |= set(re.findall(r"tests/(test_\w+)\.py::(test_\w+)", doc.read_text()))
+    assert len(cited) > 20
+    missing = [
+        f"{f}::{t}"
+        for f, t in sorted(cited)
+        if not re.search(rf"^(?:async )?def {t}\(", (ROOT / "tests" / f"{f}.py").read_text(), re.M)
+    ]
+    assert missing == []
