@@ -56,6 +56,29 @@ def simulate_regime_returns(
     )
 
 
+def simulate_state_indicator(
+    states: pd.Series,
+    levels: np.ndarray | None = None,
+    noise: float = 4.0,
+    persistence: float = 0.9,
+    seed: int = 0,
+    name: str = "VIX",
+) -> pd.Series:
+    """An exogenous series that carries part of the state signal, like VIX: x_t = levels[s_t] +
+    e_t, e_t = persistence·e_{t-1} + noise·sqrt(1 - persistence²)·z_t (stationary sd `noise`).
+    Default levels 14 (calm) and 28 (turbulent); x_t depends on s_t and past noise only."""
+    rng = np.random.default_rng(seed)
+    s = states.to_numpy()
+    lev = np.array([14.0, 28.0, 40.0, 55.0])[: s.max() + 1] if levels is None else levels
+    z = rng.standard_normal(s.size)
+    e = np.empty(s.size)
+    e[0] = noise * z[0]
+    innov = noise * np.sqrt(1 - persistence**2)
+    for t in range(1, s.size):
+        e[t] = persistence * e[t - 1] + innov * z[t]
+    return pd.Series(np.asarray(lev, dtype=float)[s] + e, index=states.index, name=name)
+
+
 def research_note_panel(seed: int = 42) -> np.ndarray:
     """The 10-asset × 8,000-day panel of shared/research/risk.md §4, verbatim: a 2-state Markov
     chain (calm 0.8% / stress 2.2% daily vol), Student-t(5) shocks, pairwise correlation 0.3.

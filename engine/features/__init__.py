@@ -2,9 +2,12 @@
 
 Inputs are simple periodic returns r_t (a Series). Features follow the jump-model literature
 (Shu, Yu, Mulvey 2024): EWM downside deviation and Sortino ratio at several half-lives, plus
-volatility, momentum, drawdown, RSI and moving-average distance. Exogenous levels (VIX, rates)
-enter through `levels`. A pipeline is a list of `FeatureSpec` (declarable in configuration);
-`FeatureScaler` clips and standardises with statistics of the training window only.
+volatility, momentum, drawdown, RSI and moving-average distance. Exogenous series (VIX, rates,
+spreads, anything the user supplies) enter through `levels`: their level, their change or their
+log change over `periods` rows; they must already be aligned causally (a value at t known at t:
+`engine.data.exogenous.align_exogenous` applies publication lags). A pipeline is a list of
+`FeatureSpec` (declarable in configuration); `FeatureScaler` clips and standardises with
+statistics of the training window only.
 """
 
 from __future__ import annotations
@@ -91,14 +94,15 @@ _RETURN_FEATURES = {
     "rsi": (rsi, "window"),
     "ma_distance": (ma_distance, "window"),
 }
-LEVEL_FEATURES = ("level", "change")
+LEVEL_FEATURES = ("level", "change", "log_change")
 FEATURE_NAMES = (*_RETURN_FEATURES, *LEVEL_FEATURES)
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One feature: `name` from FEATURE_NAMES, its window/half-life, and for level features
-    the column of `levels` (e.g. VIX or a rate) it reads."""
+    """One feature: `name` from FEATURE_NAMES, its window/half-life (for change and log_change:
+    the periods differenced, default 1), and for level features the column of `levels` (e.g.
+    VIX or a rate) it reads."""
 
     name: str
     param: float | None = None
@@ -133,12 +137,20 @@ def parse_feature_specs(items: Sequence[dict[str, object]]) -> tuple[FeatureSpec
         name = str(item.get("name", ""))
         if name not in FEATURE_NAMES:
             raise InputError(f"features[{i}].name", f"must be one of {', '.join(FEATURE_NAMES)}")
-        param = item.get("halflife", item.get("window"))
+        param = item.get("halflife", item.get("window", item.get("periods")))
         series = item.get("series")
+        if name in LEVEL_FEATURES and not series:
+            raise InputError(
+                f"features[{i}].series", f"{name} needs the exogenous series it reads, e.g. VIX"
+            )
+        if param is not None and not isinstance(param, int | float):
+            raise InputError(
+                f"features[{i}]", f"window/half-life/periods must be a number (got {param!r})"
+            )
         specs.append(
             FeatureSpec(
                 name,
-                None if param is None else float(param),  # type: ignore[arg-type]
+                None if param is None else float(param),
                 None if series is None else str(series),
             )
         )
@@ -157,9 +169,27 @@ def compute_features(
     for spec in specs:
         if spec.name in LEVEL_FEATURES:
             if levels is None or spec.series not in levels.columns:
-                raise InputError("features", f"{spec.label} needs the level series {spec.series!r}")
+                given = ", ".join(map(str, levels.columns)) if levels is not None else "none"
+                raise InputError(
+                    "features",
+                    f"{spec.label} needs the exogenous series {spec.series!r} (given: {given})",
+                )
             lev = levels[spec.series].reindex(signal.index)
-            cols[spec.label] = lev if spec.name == "level" else lev.diff()
+            periods = 1 if spec.param is None else int(spec.param)
+            if periods < 1:
+                raise InputError("features", f"{spec.label}: periods must be at least 1")
+            if spec.name == "level":
+                cols[spec.label] = lev
+            elif spec.name == "change":
+                cols[spec.label] = lev.diff(periods)
+            else:
+                if (lev.dropna() <= 0).any():
+                    raise InputError(
+                        "features",
+                        f"{spec.label}: {spec.series!r} has values <= 0; a log change needs "
+                        "positive levels (use change)",
+                    )
+                cols[spec.label] = np.log(lev).diff(periods)
             continue
         fn, pname = _RETURN_FEATURES[spec.name]
         if pname is None:
@@ -181,6 +211,11 @@ def warmup_periods(specs: Sequence[FeatureSpec]) -> int:
             continue
         n = max(n, int(np.ceil(3 * s.param)) if s.name.startswith("ewm") else int(s.param))
     return n
+
+
+def exogenous_series(specs: Sequence[FeatureSpec]) -> tuple[str, ...]:
+    """The exogenous series the level features read, in first-use order."""
+    return tuple(dict.fromkeys(s.series for s in specs if s.name in LEVEL_FEATURES and s.series))
 
 
 class FeatureScaler:

@@ -49,6 +49,12 @@ class RegimeResult:
     returns: pd.DataFrame
     filtered: pd.DataFrame  # dates × labels, rows sum to 1
     _smoothed: pd.DataFrame | None = field(default=None, repr=False)
+    exogenous: pd.DataFrame | None = None  # dates × series the features read, aligned causally
+
+    @property
+    def design(self) -> pd.DataFrame:
+        """What the detector reads: the returns, then the exogenous series as the last columns."""
+        return design_matrix(self.returns, self.exogenous)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -79,7 +85,7 @@ class RegimeResult:
                     f"the {self.method} detector has no smoothed probabilities; "
                     "use hmm or markov_switching",
                 )
-            p = smoother(self.returns.to_numpy())
+            p = smoother(self.design.to_numpy())
             self._smoothed = pd.DataFrame(
                 p, index=self.returns.index, columns=[f"{c}{SMOOTHED_SUFFIX}" for c in self.labels]
             )
@@ -95,29 +101,56 @@ def check_method(method: str) -> str:
     return m
 
 
+def design_matrix(returns: pd.DataFrame, exogenous: pd.DataFrame | None) -> pd.DataFrame:
+    """Returns, then the exogenous series as the last columns (same dates, checked)."""
+    if exogenous is None or exogenous.shape[1] == 0:
+        return returns
+    if not exogenous.index.equals(returns.index):
+        raise InputError(
+            "features", "exogenous series must be aligned to the returns' dates (align_exogenous)"
+        )
+    clash = set(map(str, exogenous.columns)) & set(map(str, returns.columns))
+    if clash:
+        raise InputError("features", f"{sorted(clash)} is both an asset and an exogenous series")
+    return pd.concat([returns, exogenous], axis=1)
+
+
 def fit_regimes(
     returns: pd.DataFrame,
     n_states: int = 2,
     method: str = "hmm",
     seed: int = DEFAULT_SEED,
+    exogenous: pd.DataFrame | None = None,
     **params: Any,
 ) -> RegimeResult:
     """Fit `method` with `n_states` on `returns` (dates × assets); cached by content.
 
+    `exogenous` (dates × series, on the returns' dates, each value known at its date) feeds
+    the features that name its columns (`features=[FeatureSpec("level", series="VIX"), ...]`).
     `params` go to the detector (e.g. features=..., jump_penalty=...) and are part of the key."""
     method = check_method(method)
     labels = state_labels(n_states)
-    key = content_key("fit_regimes", returns, n_states, method, seed, sorted(params.items()))
+    design = design_matrix(returns, exogenous)
+    if exogenous is not None and exogenous.shape[1]:
+        params = {**params, "exogenous": tuple(map(str, exogenous.columns))}
+    key = content_key("fit_regimes", design, n_states, method, seed, sorted(params.items()))
 
     def compute() -> RegimeResult:
         try:
             det = DETECTORS[method](n_states=n_states, random_state=seed, **params)
         except TypeError as exc:
             raise InputError("regimes", f"{method} does not take {sorted(params)}: {exc}") from exc
-        det.fit(returns.to_numpy())
-        probs = det.predict_proba_filtered(returns.to_numpy())
+        X = design.to_numpy(dtype=float)
+        det.fit(X)
+        probs = det.predict_proba_filtered(X)
         filtered = pd.DataFrame(probs, index=returns.index, columns=list(labels))
-        return RegimeResult(method=method, detector=det, returns=returns, filtered=filtered)
+        return RegimeResult(
+            method=method,
+            detector=det,
+            returns=returns,
+            filtered=filtered,
+            exogenous=exogenous if exogenous is not None and exogenous.shape[1] else None,
+        )
 
     result: RegimeResult = FIT_CACHE.get_or_compute(key, compute)
     return result
@@ -138,6 +171,7 @@ __all__ = [
     "RegimeResult",
     "SupervisedDetector",
     "check_method",
+    "design_matrix",
     "fit_regimes",
     "hard_states",
     "state_index",

@@ -5,6 +5,12 @@ A detector takes periodic returns (n_obs, n_assets). `fit` estimates it; then
 `predict_proba_filtered(X)` returns (n_obs, n_states) probabilities whose row t depends on rows
 0..t of X only (NaN rows during a feature warm-up). The "signal" of a multi-asset table is its
 equal-weight portfolio return, used for feature detectors and for ordering states.
+
+Exogenous series (VIX, rates, spreads) ride along as the last columns of X, named by the
+detector's `exogenous` parameter: X = [returns | exogenous]. Only feature detectors read them,
+through features that name them (`FeatureSpec("level", series="VIX")`); the signal, the state
+order and the summaries use the return columns alone. Row t of the exogenous columns must be
+known at t (align them with `engine.data.exogenous.align_exogenous`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,13 @@ import pandas as pd
 
 from engine import PERIODS_PER_YEAR
 from engine.errors import InputError
-from engine.features import FeatureScaler, FeatureSpec, compute_features, warmup_periods
+from engine.features import (
+    FeatureScaler,
+    FeatureSpec,
+    compute_features,
+    exogenous_series,
+    warmup_periods,
+)
 from engine.regimes.labels import state_labels
 
 
@@ -87,6 +99,31 @@ class RegimeDetector:
     transmat_: np.ndarray
     loglik_: float | None = None
     bic_: float | None = None
+    exogenous: tuple[str, ...] = ()  # names of X's last columns that are not returns
+
+    def returns_part(self, X: np.ndarray) -> np.ndarray:
+        """The return columns of X (all but the exogenous ones)."""
+        k = len(self.exogenous)
+        return X[:, : X.shape[1] - k] if k else X
+
+    def signal_of(self, X: np.ndarray) -> np.ndarray:
+        """Equal-weight portfolio return of X's return columns: (n_obs,)."""
+        return signal(self.returns_part(X))
+
+    def _check_exogenous(self, X: np.ndarray) -> None:
+        k = len(self.exogenous)
+        if not k:
+            return
+        if X.shape[1] <= k:
+            raise InputError(
+                "features", f"X has {X.shape[1]} columns: no returns beside {k} exogenous series"
+            )
+        const = np.flatnonzero(np.ptp(X[:, -k:], axis=0) == 0.0)
+        if const.size:
+            name = self.exogenous[int(const[0])]
+            raise InputError(
+                "features", f"exogenous series {name!r} is constant; it cannot tell regimes apart"
+            )
 
     def __init__(self, n_states: int = 2, random_state: int = 0) -> None:
         self.n_states = n_states
@@ -99,7 +136,9 @@ class RegimeDetector:
     def fit(self, X: np.ndarray | pd.DataFrame) -> RegimeDetector:
         """Estimate the detector on a (n_obs, n_assets) array of returns."""
         state_labels(self.n_states)
-        X = as_matrix(X, for_fit=True)
+        X = as_matrix(X)
+        self._check_exogenous(X)
+        as_matrix(self.returns_part(X), for_fit=True)  # no constant return column
         self.n_features_in_ = X.shape[1]
         self._fit(X)
         return self
@@ -127,7 +166,7 @@ class RegimeDetector:
         (filtered hard labels), share of days, expected duration (from transmat_)."""
         X = as_matrix(X)
         states = hard_states(self.predict_proba_filtered(X))
-        sig = signal(X)
+        sig = self.signal_of(X)
         labelled = max(int((states >= 0).sum()), 1)
         rows = []
         for k in range(self.n_states):
@@ -156,9 +195,29 @@ class FeatureDetector(RegimeDetector):
 
     features: Sequence[FeatureSpec] = ()
 
+    def _check_exogenous(self, X: np.ndarray) -> None:
+        super()._check_exogenous(X)
+        used = set(exogenous_series(self.features))
+        for name in self.exogenous:
+            if name not in used:
+                raise InputError(
+                    "features",
+                    f"exogenous series {name!r} is given but no feature reads it; add e.g. "
+                    f'{{name = "level", series = "{name}"}}',
+                )
+        missing = [n for n in used if n not in self.exogenous]
+        if missing:
+            raise InputError(
+                "features",
+                f"{', '.join(map(repr, missing))} named by a feature but not given as an "
+                "exogenous series",
+            )
+
     def _feature_matrix(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(features (n, f), valid rows mask): rows in the warm-up or with NaN are invalid."""
-        F = compute_features(pd.Series(signal(X)), self.features).to_numpy()
+        k = len(self.exogenous)
+        levels = pd.DataFrame(X[:, -k:], columns=list(self.exogenous)) if k else None
+        F = compute_features(pd.Series(self.signal_of(X)), self.features, levels).to_numpy()
         valid = np.isfinite(F).all(axis=1)
         valid[: min(warmup_periods(self.features), len(valid))] = False
         return F, valid
@@ -183,7 +242,7 @@ class FeatureDetector(RegimeDetector):
 
     def _set_order(self, train_states: np.ndarray, X: np.ndarray, valid: np.ndarray) -> None:
         """Fix the canonical order from the training rows' hard labels."""
-        self.order_ = order_by_volatility(train_states, signal(X)[valid], self.n_states)
+        self.order_ = order_by_volatility(train_states, self.signal_of(X)[valid], self.n_states)
         inverse = np.empty_like(self.order_)
         inverse[self.order_] = np.arange(self.n_states)
         relabelled = np.where(train_states >= 0, inverse[np.maximum(train_states, 0)], -1)

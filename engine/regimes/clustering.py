@@ -22,12 +22,14 @@ class GaussianMixtureDetector(FeatureDetector):
         n_states: int = 2,
         covariance_type: str = "full",
         features: Sequence[FeatureSpec] = VOLATILITY_FEATURES,
+        exogenous: Sequence[str] = (),
         n_init: int = 4,
         random_state: int = 0,
     ) -> None:
         self.n_states = n_states
         self.covariance_type = covariance_type
         self.features = tuple(features)
+        self.exogenous = tuple(exogenous)
         self.n_init = n_init
         self.random_state = random_state
 
@@ -58,11 +60,13 @@ class KMeansDetector(FeatureDetector):
         self,
         n_states: int = 2,
         features: Sequence[FeatureSpec] = VOLATILITY_FEATURES,
+        exogenous: Sequence[str] = (),
         n_init: int = 10,
         random_state: int = 0,
     ) -> None:
         self.n_states = n_states
         self.features = tuple(features)
+        self.exogenous = tuple(exogenous)
         self.n_init = n_init
         self.random_state = random_state
 

@@ -20,7 +20,7 @@ from scipy.linalg import solve_triangular
 
 from engine.errors import InputError
 from engine.features import FeatureSpec
-from engine.regimes.base import FeatureDetector, as_matrix, order_by_volatility, signal
+from engine.regimes.base import FeatureDetector, as_matrix, order_by_volatility
 from engine.regimes.filtering import forward_backward_smoother, forward_filter
 
 COVARIANCE_TYPES = ("auto", "full", "diag")
@@ -80,6 +80,7 @@ class GaussianHMMDetector(FeatureDetector):
         tol: float = 1e-4,
         scale: float = 100.0,
         features: Sequence[FeatureSpec] | None = None,
+        exogenous: Sequence[str] = (),
         random_state: int = 0,
     ) -> None:
         self.n_states = n_states
@@ -89,6 +90,7 @@ class GaussianHMMDetector(FeatureDetector):
         self.tol = tol
         self.scale = scale
         self.features = tuple(features) if features else ()
+        self.exogenous = tuple(exogenous)
         self.random_state = random_state
         self.warm_start_from: GaussianHMMDetector | None = None
 
@@ -166,7 +168,7 @@ class GaussianHMMDetector(FeatureDetector):
             labels = np.argmax(
                 self._raw_filter(Y, best.startprob_, best.transmat_, means, covars), axis=1
             )
-            order = order_by_volatility(labels, signal(X)[valid], self.n_states)
+            order = order_by_volatility(labels, self.signal_of(X)[valid], self.n_states)
         else:
             w = np.full(d, 1.0 / d)
             order = np.argsort([w @ c @ w for c in covars], kind="stable")

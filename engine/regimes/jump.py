@@ -83,6 +83,7 @@ class JumpModelDetector(FeatureDetector):
         cont: bool = False,
         grid_size: float = 0.05,
         features: Sequence[FeatureSpec] = VOLATILITY_FEATURES,
+        exogenous: Sequence[str] = (),
         n_init: int = 10,
         max_iter: int = 1000,
         random_state: int = 0,
@@ -92,6 +93,7 @@ class JumpModelDetector(FeatureDetector):
         self.cont = cont
         self.grid_size = grid_size
         self.features = tuple(features)
+        self.exogenous = tuple(exogenous)
         self.n_init = n_init
         self.max_iter = max_iter
         self.random_state = random_state

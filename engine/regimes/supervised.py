@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.errors import InputError
 from engine.features import VOLATILITY_FEATURES, FeatureSpec
-from engine.regimes.base import FeatureDetector, empirical_transmat, signal
+from engine.regimes.base import FeatureDetector, empirical_transmat
 
 MODELS = ("gradient_boosting", "random_forest", "mlp")
 
@@ -70,12 +70,14 @@ class SupervisedDetector(FeatureDetector):
         model: str = "gradient_boosting",
         label_horizon: int = 10,
         features: Sequence[FeatureSpec] = VOLATILITY_FEATURES,
+        exogenous: Sequence[str] = (),
         random_state: int = 0,
     ) -> None:
         self.n_states = n_states
         self.model = model
         self.label_horizon = label_horizon
         self.features = tuple(features)
+        self.exogenous = tuple(exogenous)
         self.random_state = random_state
 
     def _fit(self, X: np.ndarray) -> None:
@@ -83,7 +85,7 @@ class SupervisedDetector(FeatureDetector):
             raise InputError("model", f"must be one of {', '.join(MODELS)} (got {self.model!r})")
         Z, valid = self._training_features(X)
         labels = forward_volatility_labels(
-            signal(X), self.label_horizon, self.n_states, self.random_state
+            self.signal_of(X), self.label_horizon, self.n_states, self.random_state
         )[valid]
         keep = labels >= 0
         present = np.unique(labels[keep])
@@ -139,6 +141,7 @@ class NeuralDetector(SupervisedDetector):
         n_states: int = 2,
         label_horizon: int = 10,
         features: Sequence[FeatureSpec] = VOLATILITY_FEATURES,
+        exogenous: Sequence[str] = (),
         random_state: int = 0,
     ) -> None:
-        super().__init__(n_states, "mlp", label_horizon, features, random_state)
+        super().__init__(n_states, "mlp", label_horizon, features, exogenous, random_state)
