@@ -42,8 +42,12 @@ FEATURE_PARAMS: dict[str, str | None] = {
     "rsi": "window",
     "ma_distance": "window",
 }
-LEVEL_FEATURES = ("level", "change")  # need a level series, which a report run does not load
-FEATURE_KEYS = ("name", "halflife", "window", "series")
+# engine.features.LEVEL_FEATURES: read an exogenous series named in [[data.exogenous]]
+LEVEL_FEATURES = ("level", "change", "log_change")
+FEATURE_KEYS = ("name", "halflife", "window", "periods", "series")
+EXOGENOUS_KEYS = ("source", "columns", "path", "kind", "lag_days")
+EXOGENOUS_SOURCES = ("sample", "csv", "xlsx", "yahoo")
+EXOGENOUS_KINDS = ("level", "price")
 MIN_BACKTEST_WINDOW = 120  # engine.backtest.compare: fewer rows of history cannot fit a detector
 FILE_SUFFIXES = {"csv": (".csv", ".txt"), "xlsx": (".xlsx", ".xlsm")}
 _SAMPLE_PROVENANCE = Path(__file__).parent / "data" / "sample" / "provenance.json"
@@ -61,6 +65,13 @@ class DataConfig:
     calendar: str = "first"
     ffill_limit: int = 5
     return_method: str = "simple"
+    # market-state series for the regime features, e.g.
+    # [[data.exogenous]] source = "sample", columns = ["VIX"], kind = "level", lag_days = 0
+    exogenous: tuple[dict[str, Any], ...] = ()
+
+    def exogenous_columns(self) -> tuple[str, ...]:
+        """Every exogenous series named, in order."""
+        return tuple(str(c) for e in self.exogenous for c in e.get("columns", ()))
 
 
 @dataclass(frozen=True)
@@ -171,6 +182,7 @@ _ITEM_TYPES: dict[str, tuple[type, ...]] = {
     "data.columns": (str,),
     "portfolio.weights": (int, float),
     "regimes.features": (dict,),
+    "data.exogenous": (dict,),
 }
 
 
@@ -336,7 +348,8 @@ def _validate_portfolio(cfg: RunConfig) -> None:
         raise InputError("portfolio.weights", f"must sum to 1 (they sum to {sum(w):.6g})")
 
 
-def _validate_features(features: tuple[dict[str, Any], ...]) -> None:
+def _validate_features(features: tuple[dict[str, Any], ...], exogenous: tuple[str, ...]) -> None:
+    read = set()
     for i, item in enumerate(features):
         key = f"regimes.features[{i}]"
         extra = [k for k in item if k not in FEATURE_KEYS]
@@ -346,17 +359,74 @@ def _validate_features(features: tuple[dict[str, Any], ...]) -> None:
             )
         name = item.get("name")
         if name in LEVEL_FEATURES:
-            raise InputError(
-                f"{key}.name",
-                f"{name} needs a level series (VIX, rates), which a report does not load",
-            )
-        _one_of(f"{key}.name", name, tuple(FEATURE_PARAMS))
+            series = item.get("series")
+            if series not in exogenous:
+                raise InputError(
+                    f"{key}.series",
+                    f"{name} reads an exogenous series: name one of [[data.exogenous]] columns "
+                    f"({', '.join(exogenous) or 'none loaded'}), got {series!r}",
+                )
+            read.add(series)
+            periods = item.get("periods", 1)
+            if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
+                raise InputError(
+                    f"{key}.periods", f"must be a whole number of 1 or more (got {periods!r})"
+                )
+            continue
+        _one_of(f"{key}.name", name, (*FEATURE_PARAMS, *LEVEL_FEATURES))
         param = FEATURE_PARAMS[str(name)]
         if param is None:
             continue
         value = item.get(param, item.get("window" if param == "halflife" else "halflife"))
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
             raise InputError(f"{key}.{param}", f"{name} needs a positive {param} (got {value!r})")
+    unread = [c for c in exogenous if c not in read]
+    if unread:
+        raise InputError(
+            "regimes.features",
+            f"{unread} loaded by [[data.exogenous]] but no feature reads it; add e.g. "
+            f'{{name = "level", series = "{unread[0]}"}} (and the return features to keep)',
+        )
+
+
+def _validate_exogenous(d: DataConfig) -> None:
+    seen: set[str] = set()
+    for i, e in enumerate(d.exogenous):
+        key = f"data.exogenous[{i}]"
+        extra = [k for k in e if k not in EXOGENOUS_KEYS]
+        if extra:
+            raise InputError(
+                f"{key}.{extra[0]}", f"unknown key; allowed: {', '.join(EXOGENOUS_KEYS)}"
+            )
+        _one_of(f"{key}.source", e.get("source", "sample"), EXOGENOUS_SOURCES)
+        _one_of(f"{key}.kind", e.get("kind", "level"), EXOGENOUS_KINDS)
+        cols = e.get("columns")
+        if not isinstance(cols, list) or not cols or not all(isinstance(c, str) for c in cols):
+            raise InputError(f"{key}.columns", 'name at least one series, e.g. ["VIX"]')
+        twice = sorted((set(cols) & seen) | {c for c in cols if cols.count(c) > 1})
+        clash = sorted(set(cols) & set(d.columns))
+        if twice or clash:
+            raise InputError(
+                f"{key}.columns",
+                f"{twice or clash} {'named twice' if twice else 'also an asset in data.columns'}",
+            )
+        seen.update(cols)
+        lag = e.get("lag_days", 0)
+        if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
+            raise InputError(
+                f"{key}.lag_days", f"must be a whole number of days, 0 or more (got {lag!r})"
+            )
+        source = e.get("source", "sample")
+        if source in ("csv", "xlsx"):
+            path = e.get("path")
+            if not isinstance(path, str) or not path:
+                raise InputError(f"{key}.path", f"is required when source = {source!r}")
+            if not Path(path).is_file():
+                raise InputError(f"{key}.path", f"file not found: {path}")
+        elif "path" in e:
+            raise InputError(
+                f"{key}.path", f"only csv and xlsx sources read a file (source is {source!r})"
+            )
 
 
 def _validate_regimes(r: RegimeConfig) -> None:
@@ -369,7 +439,6 @@ def _validate_regimes(r: RegimeConfig) -> None:
         )
     if r.features and r.method == "markov_switching":
         raise InputError("regimes.features", "markov_switching models returns, not features")
-    _validate_features(r.features)
     if r.jump_penalty is not None:
         if r.method != "jump":
             raise InputError(
@@ -416,8 +485,14 @@ def _validate_backtest(b: BacktestConfig) -> None:
 def validate(cfg: RunConfig) -> None:
     """Cross-field checks that the type checks above cannot express; every error names its key."""
     _validate_data(cfg.data)
+    _validate_exogenous(cfg.data)
     _validate_portfolio(cfg)
     _validate_regimes(cfg.regimes)
+    if cfg.data.exogenous and cfg.regimes.method == "markov_switching":
+        raise InputError(
+            "data.exogenous", "markov_switching models returns only; exogenous series need features"
+        )
+    _validate_features(cfg.regimes.features, cfg.data.exogenous_columns())
     _validate_risk(cfg)
     _validate_backtest(cfg.backtest)
     if not 0 < cfg.report.tolerance < 1e-3:

@@ -15,7 +15,15 @@ import pandas as pd
 from engine.allocation import regime_weight_table
 from engine.backtest.compare import Comparison, compare_static_dynamic
 from engine.config import RunConfig
-from engine.data import AlignmentReport, MissingPolicy, align_prices, load_table, prices_to_returns
+from engine.data import (
+    AlignmentReport,
+    ExogenousReport,
+    MissingPolicy,
+    align_exogenous,
+    align_prices,
+    load_table,
+    prices_to_returns,
+)
 from engine.data.sample import load_sample_prices, sample_sha256
 from engine.errors import InputError
 from engine.regimes import RegimeResult, fit_regimes
@@ -42,6 +50,9 @@ class AnalysisResult:
     regulatory_var_hits: np.ndarray
     comparison: Comparison  # static (portfolio weights) versus regime-aware backtest
     cash: pd.Series | None = None  # cash returns on the returns' dates (bundled CASH index)
+    exogenous: pd.DataFrame | None = None  # series the regime features read, on the returns' dates
+    exogenous_report: ExogenousReport | None = None
+    exogenous_sha256: str | None = None
 
 
 def load_prices(cfg: RunConfig) -> tuple[pd.DataFrame, str]:
@@ -66,6 +77,44 @@ def load_prices(cfg: RunConfig) -> tuple[pd.DataFrame, str]:
     prices = load_yahoo_prices(cols, d.start, d.end)
     sha = hashlib.sha256(pd.util.hash_pandas_object(prices).to_numpy().tobytes()).hexdigest()
     return prices, sha
+
+
+def load_exogenous(
+    cfg: RunConfig, dates: pd.DatetimeIndex
+) -> tuple[pd.DataFrame | None, ExogenousReport | None, str | None]:
+    """The [[data.exogenous]] series on the returns' dates, each value known at its date
+    (publication lags applied), what alignment did, and a hash of the raw series."""
+    import hashlib
+
+    entries = cfg.data.exogenous
+    if not entries:
+        return None, None, None
+    frames, lags = [], {}
+    for i, e in enumerate(entries):
+        cols = [str(c) for c in e["columns"]]
+        source = e.get("source", "sample")
+        if source == "sample":
+            from engine.data.sample import load_sample_levels
+
+            raw = load_sample_levels(cols)
+        elif source in ("csv", "xlsx"):
+            table = load_table(e["path"], kind="levels")
+            missing = [c for c in cols if c not in table.columns]
+            if missing:
+                raise InputError(f"data.exogenous[{i}].columns", f"{missing} not in {e['path']}")
+            raw = table[cols]
+        else:
+            from engine.data.yahoo import load_yahoo_levels
+
+            raw = load_yahoo_levels(cols)
+        if e.get("kind", "level") == "price" and (raw.dropna(how="all") <= 0).any().any():
+            raise InputError(f"data.exogenous[{i}].kind", "a price must be positive")
+        frames.append(raw)
+        lags.update({c: int(e.get("lag_days", 0)) for c in cols})
+    raw_all = pd.concat(frames, axis=1)
+    aligned, report = align_exogenous(raw_all, pd.DatetimeIndex(dates), lags)
+    sha = hashlib.sha256(pd.util.hash_pandas_object(raw_all).to_numpy().tobytes()).hexdigest()
+    return aligned, report, sha
 
 
 def bundled_cash(index: pd.Index) -> pd.Series:
@@ -109,8 +158,15 @@ def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) 
     n = returns.shape[1]
     w = np.asarray(cfg.portfolio.weights or [1.0 / n] * n, dtype=float)
     portfolio = pd.Series(returns.to_numpy() @ w, index=returns.index, name="Portfolio")
+    exogenous, exogenous_report, exogenous_sha = load_exogenous(
+        cfg, pd.DatetimeIndex(returns.index)
+    )
+    if exogenous is not None:
+        say(f"exogenous series: {', '.join(exogenous.columns)}")
     say(f"fit regimes: {rc.method}, {rc.n_states} states")
-    regimes = fit_regimes(returns, rc.n_states, rc.method, rc.seed, **rc.detector_params())
+    regimes = fit_regimes(
+        returns, rc.n_states, rc.method, rc.seed, exogenous=exogenous, **rc.detector_params()
+    )
     say("risk: per-regime risk")
     risk = state_risk_table(
         portfolio.to_numpy(),
@@ -159,6 +215,7 @@ def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) 
         max_weight=ac.max_weight,
         detector_params=rc.detector_params(),
         cash=cash,
+        exogenous=exogenous,
     )
     return AnalysisResult(
         config=cfg,
@@ -178,4 +235,7 @@ def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) 
         regulatory_var_hits=regulatory_hits,
         comparison=comparison,
         cash=cash,
+        exogenous=exogenous,
+        exogenous_report=exogenous_report,
+        exogenous_sha256=exogenous_sha,
     )

@@ -57,7 +57,7 @@ DATA = '[data]\ncolumns = ["SP500", "GOLD"]\n'
         (DATA + '[regimes]\nfeatures = [{name = "rsi"}]\n', "regimes.features[0].window"),
         (
             DATA + '[regimes]\nfeatures = [{name = "level", series = "VIX"}]\n',
-            "regimes.features[0].name",
+            "regimes.features[0].series",
         ),
         (DATA + "[regimes]\nfeatures = [3]\n", "regimes.features[0]"),
         (DATA + "[regimes]\njump_penalty = 2.0\n", "regimes.jump_penalty"),
@@ -120,7 +120,7 @@ def test_configuration_lists_match_the_engine():
     assert tuple(DETECTORS) == config.METHODS
     assert config.OBJECTIVES == OBJECTIVES
     assert config.REBALANCE == REBALANCE
-    assert config.KINDS == TABLE_KINDS
+    assert config.KINDS == tuple(k for k in TABLE_KINDS if k != "levels")  # levels: exogenous
     assert config.RETURN_METHODS == RETURN_METHODS
     assert {k: v[1] for k, v in _RETURN_FEATURES.items()} == config.FEATURE_PARAMS
     assert config.LEVEL_FEATURES == LEVEL_FEATURES

@@ -199,3 +199,90 @@ def test_exogenous_detector_is_bit_identical_run_to_run(design):
     b = make("jump").fit(X).predict_proba_filtered(X)
     np.testing.assert_array_equal(a, b)
     assert hard_states(a).min() >= -1
+
+
+# -- configuration and the report pipeline -------------------------------------------------------
+BASE = '[data]\ncolumns = ["SP500", "GOLD"]\nstart = "2008-01-01"\nend = "2012-12-31"\n'
+
+
+def _vix_csv(tmp_path, start="2007-06-01", end="2013-03-01"):
+    dates = pd.bdate_range(start, end)
+    states = pd.Series((np.sin(np.arange(len(dates)) / 40.0) > 0.6).astype(int), index=dates)
+    vix = simulate_state_indicator(states, seed=1).to_numpy()
+    path = tmp_path / "vix.csv"
+    pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "VIX": vix}).to_csv(path, index=False)
+    return path
+
+
+def _exo(path, **extra):
+    items = {"source": "csv", "path": str(path), "columns": ["VIX"], **extra}
+    body = ", ".join(
+        f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in items.items()
+    )
+    return f"exogenous = [{{{body}}}]\n".replace("'", '"')
+
+
+FEATS = (
+    '[regimes]\nmethod = "jump"\nfeatures = [{name = "ewm_log_vol", halflife = 3}, '
+    '{name = "level", series = "VIX"}, {name = "change", series = "VIX", periods = 5}]\n'
+)
+
+
+def test_configuration_accepts_exogenous_series_and_features(tmp_path):
+    from engine.config import parse_config
+
+    cfg = parse_config(BASE + _exo(_vix_csv(tmp_path), lag_days=1) + FEATS)
+    assert cfg.data.exogenous_columns() == ("VIX",)
+    labels = [s.label for s in cfg.regimes.detector_params()["features"]]
+    assert labels == ["ewm_log_vol_3", "level_VIX", "change_5_VIX"]
+
+
+@pytest.mark.parametrize(
+    ("exo", "regimes", "key", "text"),
+    [
+        ({"colour": "red"}, FEATS, "data.exogenous[0].colour", "unknown key"),
+        ({"lag_days": -1}, FEATS, "data.exogenous[0].lag_days", "0 or more"),
+        ({"kind": "mood"}, FEATS, "data.exogenous[0].kind", "must be one of level, price"),
+        ({"columns": ["SP500"]}, FEATS, "data.exogenous[0].columns", "also an asset"),
+        ({}, '[regimes]\nmethod = "jump"\n', "regimes.features", "no feature reads it"),
+        (
+            {},
+            '[regimes]\nmethod = "jump"\nfeatures = [{name = "level", series = "TNX"}]\n',
+            "regimes.features[0].series",
+            "name one of [[data.exogenous]] columns (VIX)",
+        ),
+        ({}, '[regimes]\nmethod = "markov_switching"\n', "data.exogenous", "returns only"),
+    ],
+)
+def test_configuration_errors_name_the_key(tmp_path, exo, regimes, key, text):
+    from engine.config import parse_config
+
+    with pytest.raises(InputError) as err:
+        parse_config(BASE + _exo(_vix_csv(tmp_path), **exo) + regimes)
+    assert err.value.argument == key and text in str(err.value)
+
+
+@pytest.mark.slow
+def test_report_pipeline_reads_exogenous_series(tmp_path):
+    """run_analysis with a CSV VIX: the regimes and the walk-forward backtest read it; a series
+    ending before the returns is an error naming it."""
+    from engine.config import parse_config
+    from engine.pipeline import run_analysis
+
+    res = run_analysis(parse_config(BASE + _exo(_vix_csv(tmp_path), lag_days=1) + FEATS))
+    assert res.exogenous is not None and list(res.exogenous.columns) == ["VIX"]
+    assert res.exogenous.index.equals(res.returns.index)
+    assert res.regimes.exogenous is not None and res.exogenous_report is not None
+    assert res.exogenous_report.rows[0]["lag_days"] == 1
+    assert res.exogenous_sha256 and len(res.exogenous_sha256) == 64
+    plain = run_analysis(
+        parse_config(
+            BASE + '[regimes]\nmethod = "jump"\nfeatures = [{name = "ewm_log_vol", halflife = 3}]\n'
+        )
+    )
+    dyn, dyn_plain = res.comparison.dynamic.nav, plain.comparison.dynamic.nav
+    assert dyn.index.equals(dyn_plain.index) and not np.allclose(
+        dyn.to_numpy(), dyn_plain.to_numpy()
+    )
+    with pytest.raises(InputError, match="series 'VIX' ends on 2011-"):
+        run_analysis(parse_config(BASE + _exo(_vix_csv(tmp_path, end="2011-06-01")) + FEATS))

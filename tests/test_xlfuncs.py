@@ -400,9 +400,9 @@ def test_silent_inputs_get_a_message(small):
     msg = xlfuncs.risk_measure(huge, "volatility")[0][0]
     assert msg.startswith("RISK_MEASURE: returns: 'SP500' has 1e+300 on ")
     assert "not a return" in msg
-    msg = xlfuncs.state_cvar(rows, None, 0.95, None, None, None, None, None, None, "x")[0][0]
-    assert msg.startswith("STATE_CVAR: arguments: takes at most 9 (returns, weights,")
-    assert msg.endswith("got 10")
+    msg = xlfuncs.state_cvar(rows, None, 0.95, *[None] * 7, "x")[0][0]
+    assert msg.startswith("STATE_CVAR: arguments: takes at most 10 (returns, weights,")
+    assert msg.endswith("got 11")
     assert xlfuncs.engine_info(1) == [["ENGINE_INFO: arguments: takes at most 0 (none); got 1"]]
     prices = (1 + small).cumprod() * 100
     msg = xlfuncs.state_cvar(excel_range(prices))[0][0]
@@ -444,3 +444,43 @@ def test_backtest_past_does_not_depend_on_the_range_length():
     )
     short = xlfuncs.backtest_stats(excel_range(sim.iloc[:500]))[0][0]
     assert short.startswith("BACKTEST_STATS: returns: has 500 rows; a 756-day window needs")
+
+
+def test_features_range_feeds_the_regime_functions():
+    """A VIX-like range (Date + one named column, its own blanks) matched by date: it changes
+    the fit, REGIME_SUMMARY names the features, and bad ranges get messages naming the series
+    and the dates."""
+    from engine.data import simulate_regime_returns, simulate_state_indicator
+
+    sim = simulate_regime_returns(700, vols=np.array([0.008, 0.012]), n_assets=2, seed=3)
+    vix = simulate_state_indicator(sim.states, seed=3)
+    rng = excel_range(sim.returns, serial_dates=True)
+    feat = excel_range(vix.to_frame(), serial_dates=True)
+    feat[10][1] = None  # a day without a value: the one before is used
+    without = xlfuncs.regime_prob(rng, None, "gmm")
+    with_vix = xlfuncs.regime_prob(rng, None, "gmm", None, None, feat)
+    assert with_vix[0] == without[0] and len(with_vix) == len(without)
+    assert with_vix[1:] != without[1:]
+    summary = xlfuncs.regime_summary(rng, None, "jump", None, feat)
+    assert summary[-1][:2] == [
+        "Features",
+        "ewm_log_vol_1, ewm_log_vol_3, ewm_log_vol_10, level_VIX",
+    ]
+    current = xlfuncs.regime_current(rng, None, "kmeans", None, feat)
+    assert current[0][:2] == ["Date", "State"]
+    assert xlfuncs.regime_current(rng, None, "markov_switching", None, feat)[0][0] == (
+        "REGIME_CURRENT: features: markov_switching models returns only; leave features empty "
+        "or pick hmm"
+    )
+    late = excel_range(vix.iloc[100:].to_frame(), serial_dates=True)
+    msg = xlfuncs.regime_current(rng, None, "jump", None, late)[0][0]
+    assert msg.startswith("REGIME_CURRENT: features: series 'VIX' is known from 2000-05-22")
+    text = [r[:] for r in feat]
+    text[50][1] = "n/a"
+    msg = xlfuncs.state_cvar(rng, None, 0.95, None, None, None, "gmm", None, None, text)[0][0]
+    assert msg.startswith("STATE_CVAR: features: row 51, column 'VIX' holds 'n/a'")
+    undated = [["VIX"], *([v] for v in vix.tolist())]
+    msg = xlfuncs.regime_state(rng, None, "gmm", None, undated)[0][0]
+    assert msg == (
+        "REGIME_STATE: features: needs a Date column, and so do the returns, to match them by date"
+    )

@@ -171,13 +171,16 @@ def _looks_like_dates(header: Any, column: Sequence[Any]) -> bool:
     return all(n is not None and n == math.floor(n) and 367 <= n < 2958466 for n in nums)
 
 
-def returns_frame(values: Any, arg: str = "returns", min_rows: int = 2) -> pd.DataFrame:
+def returns_frame(
+    values: Any, arg: str = "returns", min_rows: int = 2, allow_blanks: bool = False
+) -> pd.DataFrame:
     """Parse a returns (or prices) range: header row of names, optional first date column.
 
     Handled: trailing blank rows/columns, dates as datetimes, serials or text, unsorted dates,
     numbers stored as text or percent text, a range without a header (assets named Asset 1..).
-    Refused with a message: blanks, text or error cells among the numbers, duplicate dates or
-    names, fewer than `min_rows` data rows.
+    Refused with a message: blanks (NaN instead with `allow_blanks`, for series observed on
+    their own calendar), text or error cells among the numbers, duplicate dates or names,
+    fewer than `min_rows` data rows.
     """
     rows = trim_blank_edges(as_2d(values))
     if not rows or not rows[0]:
@@ -208,6 +211,9 @@ def returns_frame(values: Any, arg: str = "returns", min_rows: int = 2) -> pd.Da
         data = np.empty((len(body), len(names)))
         for i, row in enumerate(body):
             for j, v in enumerate(row[start:]):
+                if allow_blanks and is_blank(v):
+                    data[i, j] = np.nan
+                    continue
                 x = cell_number(v)
                 if x is None or not math.isfinite(x):
                     raise InputError(

@@ -22,8 +22,10 @@ from engine import DEFAULT_SEED
 from engine.allocation import OBJECTIVES, optimal_weights, regime_weight_table
 from engine.backtest.compare import compare_static_dynamic
 from engine.backtest.simulator import REBALANCE
+from engine.data.exogenous import align_exogenous
 from engine.data.returns import RETURN_METHODS, prices_to_returns
 from engine.errors import InputError
+from engine.features import VOLATILITY_FEATURES, FeatureSpec
 from engine.regimes import DETECTORS, FIT_CACHE, fit_regimes, state_index
 from engine.risk import (
     CONFIDENCE_MEASURES,
@@ -67,6 +69,12 @@ N_STATES = Arg("n_states", "Number of regimes: 2 (default), 3 or 4")
 METHOD = Arg("method", f"Detector: {', '.join(DETECTORS)} (default hmm)")
 SEED = Arg("seed", "Random seed (default 0); same seed, same result")
 REGIME = (N_STATES, METHOD, SEED)
+FEATURES = Arg(
+    "features",
+    "Market-state series (VIX, rates, spreads): Date column + one named column each, matched "
+    "by date; each enters the model as its level",
+    "range",
+)
 CONFIDENCE = Arg("confidence", "Confidence level, e.g. 0.95 (default) or 0.99")
 WEIGHTS = Arg(
     "weights",
@@ -86,6 +94,7 @@ STATE_TAIL_ARGS = (
         "weighting",
         "hard (default): days in the state; probability: every day weighted by its probability",
     ),
+    FEATURES,
 )
 BACKTEST_ARGS = (
     RETURNS,
@@ -126,29 +135,58 @@ def _regime_args(n_states: Any, method: Any, seed: Any) -> tuple[int, str, int]:
     )
 
 
+def _exogenous(frame: pd.DataFrame, features: Any) -> pd.DataFrame | None:
+    """The features range on the returns' dates (as of each date; see align_exogenous)."""
+    if features is None or is_blank_range(features):
+        return None
+    raw = returns_frame(features, "features", allow_blanks=True)
+    if not isinstance(raw.index, pd.DatetimeIndex) or not isinstance(frame.index, pd.DatetimeIndex):
+        raise InputError(
+            "features", "needs a Date column, and so do the returns, to match them by date"
+        )
+    aligned, _ = align_exogenous(raw, frame.index, arg="features")
+    return aligned
+
+
+def _fit_with(frame: pd.DataFrame, n_states: Any, method: Any, seed: Any, features: Any) -> Any:
+    """fit_regimes on the parsed returns; a features range adds each series' level to the
+    detector's default volatility features (hmm then models features, not returns)."""
+    k, m, s = _regime_args(n_states, method, seed)
+    exog = _exogenous(frame, features)
+    if exog is None:
+        return fit_regimes(frame, k, m, s)
+    if m == "markov_switching":
+        raise InputError(
+            "features", "markov_switching models returns only; leave features empty or pick hmm"
+        )
+    specs = (*VOLATILITY_FEATURES, *(FeatureSpec("level", series=c) for c in exog.columns))
+    return fit_regimes(frame, k, m, s, exogenous=exog, features=specs)
+
+
 def _date_cells(index: Any) -> list[Any]:
     if isinstance(index, pd.DatetimeIndex):
         return list(index.to_pydatetime())
     return index.tolist()
 
 
-def regime_prob(returns, n_states=None, method=None, smoothed=None, seed=None) -> Table:
+def regime_prob(
+    returns, n_states=None, method=None, smoothed=None, seed=None, features=None
+) -> Table:
     """Probability of each market regime on every date (filtered: uses data up to that date)."""
     frame = _returns(returns)
     use_smoothed = optional_bool(smoothed, "smoothed", False)
-    result = fit_regimes(frame, *_regime_args(n_states, method, seed))
+    result = _fit_with(frame, n_states, method, seed, features)
     probs = result.smoothed() if use_smoothed else result.filtered
     return spill([frame.index.name, *probs.columns], _date_cells(probs.index), probs.to_numpy())
 
 
-def _fit(returns: Any, n_states: Any, method: Any, seed: Any) -> Any:
-    frame = _returns(returns)
-    return fit_regimes(frame, *_regime_args(n_states, method, seed))
+def _fit(returns: Any, n_states: Any, method: Any, seed: Any, features: Any = None) -> Any:
+    return _fit_with(_returns(returns), n_states, method, seed, features)
 
 
-def regime_state(returns, n_states=None, method=None, seed=None) -> Table:
+def regime_state(returns, n_states=None, method=None, seed=None, features=None) -> Table:
     """Most likely regime on every date (filtered: uses data up to that date)."""
-    result = _fit(returns, n_states, method, seed)
+    result = _fit(returns, n_states, method, seed, features)
     names = [*result.labels, None]  # -1 (feature warm-up) -> blank
     rows: list[list[Any]] = [[result.filtered.index.name, "State"]]
     rows += [
@@ -158,9 +196,9 @@ def regime_state(returns, n_states=None, method=None, seed=None) -> Table:
     return rows
 
 
-def regime_current(returns, n_states=None, method=None, seed=None) -> Table:
+def regime_current(returns, n_states=None, method=None, seed=None, features=None) -> Table:
     """Today's regime: the last date, its most likely state and each state's probability."""
-    result = _fit(returns, n_states, method, seed)
+    result = _fit(returns, n_states, method, seed, features)
     last = result.filtered.iloc[-1]
     state = result.states[-1]
     date = _date_cells(result.filtered.index[-1:])[0]
@@ -170,11 +208,11 @@ def regime_current(returns, n_states=None, method=None, seed=None) -> Table:
     ]
 
 
-def regime_summary(returns, n_states=None, method=None, seed=None) -> Table:
+def regime_summary(returns, n_states=None, method=None, seed=None, features=None) -> Table:
     """Per regime: annualised mean and volatility, share of days, expected duration; then
     the fit's log-likelihood and BIC where the detector defines them."""
-    result = _fit(returns, n_states, method, seed)
-    table = result.detector.summary(result.returns.to_numpy())
+    result = _fit(returns, n_states, method, seed, features)
+    table = result.detector.summary(result.design.to_numpy())
     rows: list[list[Any]] = [["State", *table.columns]]
     rows += [
         [label, *vals] for label, vals in zip(table.index, table.to_numpy().tolist(), strict=True)
@@ -183,12 +221,14 @@ def regime_summary(returns, n_states=None, method=None, seed=None) -> Table:
     rows.append(["Log-likelihood", result.detector.loglik_, *pad])
     rows.append(["BIC", result.detector.bic_, *pad])
     rows.append(["Method", result.method, *pad])
+    if result.exogenous is not None:
+        rows.append(["Features", ", ".join(s.label for s in result.detector.features), *pad])
     return rows
 
 
-def regime_transition(returns, n_states=None, method=None, seed=None) -> Table:
+def regime_transition(returns, n_states=None, method=None, seed=None, features=None) -> Table:
     """Transition matrix: row = today's regime, column = tomorrow's; rows sum to 1."""
-    result = _fit(returns, n_states, method, seed)
+    result = _fit(returns, n_states, method, seed, features)
     P = result.detector.transmat_
     return spill(["From \\ To", *result.labels], list(result.labels), P)
 
@@ -204,14 +244,15 @@ def _state_tail(
     method: Any,
     seed: Any,
     weighting: Any,
+    features: Any,
 ) -> Any:
     frame = _returns(returns)
     w = weights_vector(weights, frame.shape[1])
     conf = check_confidence(optional_number(confidence, "confidence", 0.95))
     est = optional_text(estimator, "estimator", "historical", ESTIMATORS)
     how = optional_text(weighting, "weighting", "hard", WEIGHTINGS)
-    k, m, s = _regime_args(n_states, method, seed)
-    result = fit_regimes(frame, k, m, s)
+    k = _regime_args(n_states, method, seed)[0]
+    result = _fit_with(frame, n_states, method, seed, features)
     risk = state_risk_table(
         frame.to_numpy() @ w,
         result.states,
@@ -522,12 +563,13 @@ CATALOGUE = catalogue(
                 "FALSE (default): filtered, data up to each date. TRUE: smoothed, uses future data",
             ),
             SEED,
+            FEATURES,
         ),
     ),
-    ExcelFunction("REGIME_STATE", regime_state, (RETURNS, *REGIME)),
-    ExcelFunction("REGIME_CURRENT", regime_current, (RETURNS, *REGIME)),
-    ExcelFunction("REGIME_SUMMARY", regime_summary, (RETURNS, *REGIME)),
-    ExcelFunction("REGIME_TRANSITION", regime_transition, (RETURNS, *REGIME)),
+    ExcelFunction("REGIME_STATE", regime_state, (RETURNS, *REGIME, FEATURES)),
+    ExcelFunction("REGIME_CURRENT", regime_current, (RETURNS, *REGIME, FEATURES)),
+    ExcelFunction("REGIME_SUMMARY", regime_summary, (RETURNS, *REGIME, FEATURES)),
+    ExcelFunction("REGIME_TRANSITION", regime_transition, (RETURNS, *REGIME, FEATURES)),
     ExcelFunction("STATE_VAR", state_var, STATE_TAIL_ARGS),
     ExcelFunction("STATE_CVAR", state_cvar, STATE_TAIL_ARGS),
     ExcelFunction("STATE_STATS", state_stats, (RETURNS, WEIGHTS, CONFIDENCE, *REGIME)),

@@ -42,11 +42,13 @@ def compare_static_dynamic(
     max_weight: float = 1.0,
     cash: pd.Series | None = None,
     detector_params: Mapping[str, Any] | None = None,
+    exogenous: pd.DataFrame | None = None,
 ) -> Comparison:
     """Both strategies decide on the same schedule from the same first date (after `window`
     rows of history, default min(756, n/3)) and trade with the same delay and costs. The
     dynamic strategy's detector takes `detector_params` (e.g. jump_penalty, features), the
-    same settings as the regimes reported beside it. Cached by content."""
+    same settings as the regimes reported beside it, and reads `exogenous` (dates × series on
+    the returns' dates, each value known at its date) through them. Cached by content."""
     params = dict(detector_params or {})
     n = len(returns)
     win = window or min(756, n // 3)
@@ -67,6 +69,7 @@ def compare_static_dynamic(
         max_weight,
         cash,
         sorted(params.items()),
+        exogenous,
     )
 
     def compute() -> Comparison:
@@ -81,6 +84,7 @@ def compare_static_dynamic(
             max_weight=max_weight,
             seed=seed,
             detector_params=params,
+            exogenous=exogenous,
         )
         s = simulate(returns, compute_targets(returns, static, dec), cash, delay, cost_bps)
         d = simulate(returns, compute_targets(returns, dynamic, dec), cash, delay, cost_bps)

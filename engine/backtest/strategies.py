@@ -68,6 +68,7 @@ class RegimeStrategy:
         smoothing: int = 1,
         threshold: float = 0.5,
         min_holding: int = 1,
+        exogenous: pd.DataFrame | None = None,
     ) -> None:
         if method not in DETECTORS:
             raise InputError(
@@ -81,6 +82,11 @@ class RegimeStrategy:
             seed,
         )
         self.params = dict(detector_params or {})
+        # exogenous series on the returns' dates, each value known at its date: the detector
+        # reads history's dates from it (so a decision at t sees them up to t only)
+        self.exogenous = exogenous if exogenous is not None and exogenous.shape[1] else None
+        if self.exogenous is not None:
+            self.params["exogenous"] = tuple(map(str, self.exogenous.columns))
         self.smoothing, self.threshold, self.min_holding = smoothing, threshold, min_holding
         self.labels = state_labels(n_states)
         self._detector: RegimeDetector | None = None
@@ -99,7 +105,10 @@ class RegimeStrategy:
 
     def probabilities(self, history: pd.DataFrame) -> np.ndarray:
         """Filtered probabilities over the window (trailing-mean smoothed if asked)."""
-        X = history.to_numpy()[-self.window :]
+        window = history.iloc[-self.window :]
+        if self.exogenous is not None:
+            window = pd.concat([window, self.exogenous.reindex(window.index)], axis=1)
+        X = window.to_numpy(dtype=float)
         probs = self._fit(X, len(history)).predict_proba_filtered(X)
         return smooth_probabilities(probs, self.smoothing) if self.smoothing > 1 else probs
 

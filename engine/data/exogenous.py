@@ -43,14 +43,14 @@ def _day(ts: pd.Timestamp) -> str:
     return ts.strftime("%Y-%m-%d")
 
 
-def _numeric(name: str, s: pd.Series) -> pd.Series:
+def _numeric(name: str, s: pd.Series, arg: str = "exogenous") -> pd.Series:
     """The series as floats; text cells are an error naming the first one."""
     values = pd.to_numeric(s, errors="coerce")
     bad = values.isna() & s.notna() & (s.astype(str).str.strip() != "")
     if bad.any():
         d = s.index[bad.to_numpy()][0]
         raise InputError(
-            "exogenous",
+            arg,
             f"series {name!r} holds text ({s[bad].iloc[0]!r}) on {_day(d)} "
             f"({int(bad.sum())} cells in all); give numbers only",
         )
@@ -62,40 +62,42 @@ def align_exogenous(
     dates: pd.DatetimeIndex,
     lags: Mapping[str, int] | None = None,
     min_staleness_days: int = 7,
+    arg: str = "exogenous",
 ) -> tuple[pd.DataFrame, ExogenousReport]:
     """Dates × series on `dates` (the returns' dates), each value known at its date.
 
     raw : dates × series as observed (any frequency, its own calendar; NaN where none).
     lags : publication lag in calendar days per series (default 0: known on its date).
+    arg : the setting or argument errors name (e.g. "features" for the Excel argument).
     Raises InputError naming the series and the dates for anything that cannot be aligned;
     warns when a non-daily series has a lag shorter than its spacing."""
     lags = dict(lags or {})
     unknown = sorted(set(lags) - set(map(str, raw.columns)))
     if unknown:
-        raise InputError("exogenous", f"lags given for {unknown}, which are not among the series")
+        raise InputError(arg, f"lags given for {unknown}, which are not among the series")
     if not isinstance(raw.index, pd.DatetimeIndex):
-        raise InputError("exogenous", "the series need dates as their index")
+        raise InputError(arg, "the series need dates as their index")
     if raw.index.has_duplicates:
         d = raw.index[raw.index.duplicated()][0]
-        raise InputError("exogenous", f"date {_day(d)} appears twice; one row per date")
+        raise InputError(arg, f"date {_day(d)} appears twice; one row per date")
     report = ExogenousReport()
     out: dict[str, np.ndarray] = {}
     for col in raw.columns:
         name = str(col)
-        s = _numeric(name, raw[col].sort_index()).dropna()
+        s = _numeric(name, raw[col].sort_index(), arg).dropna()
         if s.empty:
-            raise InputError("exogenous", f"series {name!r} has no values")
+            raise InputError(arg, f"series {name!r} has no values")
         if not np.isfinite(s.to_numpy()).all():
-            raise InputError("exogenous", f"series {name!r} holds infinite values")
+            raise InputError(arg, f"series {name!r} holds infinite values")
         if s.nunique() == 1:
             raise InputError(
-                "exogenous",
+                arg,
                 f"series {name!r} is constant ({s.iloc[0]:g}) from {_day(s.index[0])} to "
                 f"{_day(s.index[-1])}; it cannot tell regimes apart",
             )
         lag = int(lags.get(name, 0))
         if lag < 0:
-            raise InputError("exogenous", f"series {name!r}: publication lag must be 0 or more")
+            raise InputError(arg, f"series {name!r}: publication lag must be 0 or more")
         spacing = float(np.median(np.diff(s.index.to_numpy()) / np.timedelta64(1, "D")))
         if spacing > DAILY_SPACING_DAYS and lag < spacing:
             msg = (
@@ -111,14 +113,14 @@ def align_exogenous(
         first, last = known.index[0], known.index[-1]
         if first > dates[0]:
             raise InputError(
-                "exogenous",
+                arg,
                 f"series {name!r} is known from {_day(first)} (first value {_day(s.index[0])}, "
                 f"lag {lag} days) but the returns start on {_day(dates[0])}; give a longer "
                 "series or start the returns later",
             )
         if dates[-1] - last > pd.Timedelta(days=staleness):
             raise InputError(
-                "exogenous",
+                arg,
                 f"series {name!r} ends on {_day(s.index[-1])} but the returns run to "
                 f"{_day(dates[-1])}; give a series that covers them or end the returns earlier",
             )
@@ -130,7 +132,7 @@ def align_exogenous(
         if stale.any():
             gap = dates[stale]
             raise InputError(
-                "exogenous",
+                arg,
                 f"series {name!r} has no value within {staleness} days before {len(gap)} return "
                 f"dates, first {_day(gap[0])}, last {_day(gap[-1])}; fill the gap in the series",
             )

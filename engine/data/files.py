@@ -16,7 +16,7 @@ import pandas as pd
 from engine.data.returns import check_declared_kind
 from engine.errors import InputError
 
-TABLE_KINDS = ("prices", "returns")
+TABLE_KINDS = ("prices", "returns", "levels")  # levels: VIX, yields, spreads (any sign)
 
 
 def load_table(
@@ -27,14 +27,15 @@ def load_table(
 ) -> pd.DataFrame:
     """Read a wide dates × assets table from CSV or XLSX.
 
-    `kind` states what the numbers are ("prices" or "returns"); the loader never guesses, but
-    refuses numbers that cannot be of that kind (see `check_declared_kind`).
+    `kind` states what the numbers are ("prices", "returns" or "levels": market-state series
+    such as VIX or yields, unchecked); the loader never guesses, but refuses numbers that cannot
+    be of that kind (see `check_declared_kind`).
     The date column is `date_column`, else the first column. Rows are sorted by date; duplicate
     dates are an error (which one is right is the user's call, not ours). Empty rows are
     skipped; empty cells stay missing (NaN) for the alignment's missing-value policy.
     """
     if kind not in TABLE_KINDS:
-        raise InputError("kind", f"must be 'prices' or 'returns' (got {kind!r})")
+        raise InputError("kind", f"must be one of {', '.join(TABLE_KINDS)} (got {kind!r})")
     p = Path(path)
     if not p.exists():
         raise InputError("path", f"file not found: {p}")
