@@ -178,6 +178,26 @@ def _live_inputs(res: AnalysisResult) -> list[tuple[str, object, str, str, str]]
     ]
 
 
+def feature_labels(res: AnalysisResult) -> str:
+    """The fitted detector's features, or what it models when it has none."""
+    specs = getattr(res.regimes.detector, "features", ())
+    if specs:
+        return ", ".join(s.label for s in specs)
+    return "none: the detector models the returns themselves"
+
+
+def exogenous_summary(res: AnalysisResult) -> str:
+    """One line per [[data.exogenous]] series: source, kind, publication lag."""
+    parts = []
+    for e in res.config.data.exogenous:
+        for c in e["columns"]:
+            lag = int(e.get("lag_days", 0))
+            parts.append(
+                f"{c} ({e.get('source', 'sample')}, {e.get('kind', 'level')}, lag {lag} days)"
+            )
+    return "; ".join(parts) or "none"
+
+
 def _run_settings(res: AnalysisResult) -> list[tuple[str, object, str, str]]:
     """(name, value, source, description) of the settings fixed by the run."""
     from engine.backtest.compare import REFIT_EVERY
@@ -193,9 +213,23 @@ def _run_settings(res: AnalysisResult) -> list[tuple[str, object, str, str]]:
         ("Seed", rc.seed, "config regimes.seed", "random seed of the detector"),
         (
             "DetectorSettings",
-            ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults",
+            ", ".join(f"{k}={v}" for k, v in params.items() if k != "features") or "defaults",
             "config regimes.*",
-            "detector settings beyond the defaults",
+            "detector settings beyond the defaults (features: next row)",
+        ),
+        (
+            "Features",
+            feature_labels(res),
+            "config regimes.features",
+            "what the detector reads each day (ewm_log_vol_3: log EWM volatility, half-life 3; "
+            "level_VIX: the VIX level; change_5_TNX: 5-day change); standardised on the fit's rows",
+        ),
+        (
+            "ExogenousSeries",
+            exogenous_summary(res),
+            "config data.exogenous",
+            "market-state series the features read, each value as known on its date "
+            "(publication lag applied)",
         ),
         (
             "Objective",

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 
 import engine
 from workbooks.io import put_text
+from workbooks.report.assumptions import exogenous_summary, feature_labels
 from workbooks.report.layout import (
     FMT,
     HEADER_FONT,
@@ -56,6 +57,8 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
         ("Alignment", res.alignment.summary()),
         ("Returns", f"{cfg.data.return_method} returns, {len(res.returns)} dates"),
         ("Detector", f"{res.regimes.method} ({type(det).__name__}), {det.n_states} states"),
+        ("Features fed to the model", feature_labels(res)),
+        ("Exogenous series", exogenous_summary(res)),
         (
             "Parameters estimated on",
             f"{res.returns.index[0]:%Y-%m-%d}..{res.returns.index[-1]:%Y-%m-%d} "
@@ -65,6 +68,10 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
         ("Log-likelihood", "not defined" if det.loglik_ is None else float(det.loglik_)),
         ("BIC", "not defined" if det.bic_ is None else float(det.bic_)),
     ]
+    if res.exogenous_report is not None:
+        rows += [("Exogenous alignment", line) for line in res.exogenous_report.lines()]
+        rows += [("Exogenous warning", w) for w in res.exogenous_report.warnings]
+        rows.append(("Exogenous data SHA-256", res.exogenous_sha256 or ""))
     if diag is not None:  # EM detectors report how the fit converged
         rows.append(
             (
@@ -95,7 +102,7 @@ def build_lineage(wb: Workbook, res: AnalysisResult, run_time: dt.datetime) -> N
                 row=r + 1 + i, column=2 + j, value=float(det.transmat_[i, j])
             ).number_format = "0.0000"
     r += len(labels) + 2
-    summary = det.summary(res.returns.to_numpy(), cfg.risk.periods_per_year)
+    summary = det.summary(res.regimes.design.to_numpy(), cfg.risk.periods_per_year)
     header(ws, r, ["State (signal: equal-weight return of the assets)", *summary.columns])
     for i, lab in enumerate(labels):
         put_text(ws, r + 1 + i, 1, lab)
