@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from engine.errors import InputError
-from engine.regimes.base import RegimeDetector, hard_states, state_moments
+from engine.regimes.base import RegimeDetector, hard_states, signal, state_moments
 from engine.regimes.labels import state_labels
 
 
@@ -84,7 +84,9 @@ def walk_forward(
         proba = det.predict_proba_filtered(X[start:stop])
         perm = np.arange(k)
         train_states = hard_states(proba[: i + 1 - start])
-        moments = state_moments(train_states, det.signal_of(X[start : i + 1]), k)
+        # the signal of the return columns (a detector with exogenous series says which)
+        signal_of = getattr(det, "signal_of", signal)
+        moments = state_moments(train_states, signal_of(X[start : i + 1]), k)
         if align and prev_moments is not None and np.isfinite(moments).all():
             perm = match_states(prev_moments, moments)
             moments = moments[perm]
