@@ -231,3 +231,53 @@ def test_a_missing_return_is_a_day_without_a_move(tmp_path):
     assert r.loc[days[201], "B"] == pytest.approx(both, abs=1e-15)
     assert r.loc[days[150], "A"] == pytest.approx(table.iloc[150, 0], abs=1e-15)
     assert res.prices.iloc[0].tolist() == [1.0, 1.0] and len(res.prices) == len(r) + 1
+
+
+@pytest.mark.slow
+def test_report_with_exogenous_series_names_its_features(input_files, tmp_path):
+    """CSV prices and a CSV VIX (published a day late): the report recalculates with every
+    check TRUE, and Assumptions and Lineage say which features fed the model."""
+    import numpy as np
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from engine.data import simulate_state_indicator
+
+    if soffice_path() is None:
+        pytest.fail("LibreOffice is required for the recalculation (.ci/run installs it)")
+    dates = pd.bdate_range("2008-06-02", "2013-01-31")
+    calm = pd.Series((np.sin(np.arange(len(dates)) / 50.0) > 0.5).astype(int), index=dates)
+    vix = simulate_state_indicator(calm, seed=2)
+    vix_path = tmp_path / "vix.csv"
+    pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "VIX": vix.to_numpy()}).to_csv(
+        vix_path, index=False
+    )
+    text = _config("csv", "prices", "simple", "gmm", 2, input_files[("csv", "prices", "simple")])
+    text = text.replace(
+        "[portfolio]",
+        f'exogenous = [{{source = "csv", path = "{vix_path.as_posix()}", columns = ["VIX"], '
+        "lag_days = 1}]\n[portfolio]",
+    ).replace(
+        "n_states = 2\n",
+        'n_states = 2\nfeatures = [{name = "ewm_log_vol", halflife = 3}, '
+        '{name = "level", series = "VIX"}, {name = "change", series = "VIX", periods = 5}]\n',
+    )
+    res = run_analysis(parse_config(text))
+    built = build_report(res, tmp_path / "r.xlsx")
+    values = read_values(recalculate(built))
+    sheet, cell = MASTER_CHECK_CELL.split("!")
+    assert values[sheet][cell] is True
+    wb = load_workbook(built, data_only=True)
+    shown = {
+        str(r[0]): r[1]
+        for ws in (wb["Assumptions"], wb["Lineage"])
+        for r in ws.iter_rows(values_only=True)
+        if r and r[0] is not None and len(r) > 1
+    }
+    assert shown["Features"] == "ewm_log_vol_3, level_VIX, change_5_VIX"
+    assert shown["ExogenousSeries"] == "VIX (csv, level, lag 1 days)"
+    assert shown["Features fed to the model"] == shown["Features"]
+    assert shown["Exogenous alignment"].startswith(
+        "VIX: daily (median spacing 1 days), publication lag 1"
+    )
+    assert len(shown["Exogenous data SHA-256"]) == 64
