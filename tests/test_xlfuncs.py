@@ -461,11 +461,10 @@ def test_features_range_feeds_the_regime_functions():
     with_vix = xlfuncs.regime_prob(rng, None, "gmm", None, None, feat)
     assert with_vix[0] == without[0] and len(with_vix) == len(without)
     assert with_vix[1:] != without[1:]
-    summary = xlfuncs.regime_summary(rng, None, "jump", None, feat)
-    assert summary[-1][:2] == [
-        "Features",
-        "ewm_log_vol_1, ewm_log_vol_3, ewm_log_vol_10, level_VIX",
-    ]
+    summary = {r[0]: r[1] for r in xlfuncs.regime_summary(rng, None, "jump", None, feat)}
+    assert summary["Features"] == "ewm_log_vol_1, ewm_log_vol_3, ewm_log_vol_10, level_VIX"
+    assert summary["Feature data"].startswith("VIX: daily (median spacing 1 days)")
+    assert "1 return dates use an earlier value" in summary["Feature data"]  # the blank
     current = xlfuncs.regime_current(rng, None, "kmeans", None, feat)
     assert current[0][:2] == ["Date", "State"]
     assert xlfuncs.regime_current(rng, None, "markov_switching", None, feat)[0][0] == (

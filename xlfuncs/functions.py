@@ -135,8 +135,9 @@ def _regime_args(n_states: Any, method: Any, seed: Any) -> tuple[int, str, int]:
     )
 
 
-def _exogenous(frame: pd.DataFrame, features: Any) -> pd.DataFrame | None:
-    """The features range on the returns' dates (as of each date; see align_exogenous)."""
+def _exogenous(frame: pd.DataFrame, features: Any) -> tuple[pd.DataFrame, Any] | None:
+    """The features range on the returns' dates (as of each date; see align_exogenous) and
+    what alignment did (values carried over blank or missing days)."""
     if features is None or is_blank_range(features):
         return None
     raw = returns_frame(features, "features", allow_blanks=True)
@@ -144,17 +145,17 @@ def _exogenous(frame: pd.DataFrame, features: Any) -> pd.DataFrame | None:
         raise InputError(
             "features", "needs a Date column, and so do the returns, to match them by date"
         )
-    aligned, _ = align_exogenous(raw, frame.index, arg="features")
-    return aligned
+    return align_exogenous(raw, frame.index, arg="features")
 
 
 def _fit_with(frame: pd.DataFrame, n_states: Any, method: Any, seed: Any, features: Any) -> Any:
     """fit_regimes on the parsed returns; a features range adds each series' level to the
     detector's default volatility features (hmm then models features, not returns)."""
     k, m, s = _regime_args(n_states, method, seed)
-    exog = _exogenous(frame, features)
-    if exog is None:
+    given = _exogenous(frame, features)
+    if given is None:
         return fit_regimes(frame, k, m, s)
+    exog = given[0]
     if m == "markov_switching":
         raise InputError(
             "features", "markov_switching models returns only; leave features empty or pick hmm"
@@ -223,6 +224,8 @@ def regime_summary(returns, n_states=None, method=None, seed=None, features=None
     rows.append(["Method", result.method, *pad])
     if result.exogenous is not None:
         rows.append(["Features", ", ".join(s.label for s in result.detector.features), *pad])
+        _, report = _exogenous(result.returns, features)  # type: ignore[misc]
+        rows += [["Feature data", line, *pad] for line in report.lines()]
     return rows
 
 
