@@ -33,8 +33,33 @@ def frame(values, start: str = "2024-01-01") -> pd.DataFrame:
 
 
 # -- docs/data.md ---------------------------------------------------------------------------------
+def _doc_table(text: str, header: str) -> list[list[str]]:
+    """Cells of the rows of the markdown table whose header line starts with `header`."""
+    lines = text.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[i + 2 :]:
+        if not line.startswith("| "):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def _rows_hash_built(text: str, prov: dict, frame: pd.DataFrame, raw_gz: bytes) -> None:
+    sha = hashlib.sha256(gzip.decompress(raw_gz)).hexdigest()
+    assert len(frame) == prov["rows"] and sha == prov["sha256_csv"]
+    built = ", ".join(f"{k} {v}" for k, v in prov["built_with"].items())
+    line = f"Rows: {len(frame)}. SHA-256 of the uncompressed CSV: `{sha}`. Built with {built}."
+    assert line in text
+
+
+def _span(frame: pd.DataFrame, name: str) -> tuple[str, str, int]:
+    s = frame[name].dropna()
+    return f"{s.index[0]:%Y-%m-%d}", f"{s.index[-1]:%Y-%m-%d}", s.size
+
+
 def test_data_doc_rows_hash_and_series_table():
-    """Rows, SHA-256 of the uncompressed CSV, build versions and every row of the series table
+    """Rows, SHA-256 of the uncompressed CSV, build versions and every row of the price table
     (first, last, observations measured on the bundled prices; source and units from
     provenance.json)."""
     from engine.data.sample import _sample_bytes
@@ -42,25 +67,86 @@ def test_data_doc_rows_hash_and_series_table():
     text = (DOCS / "data.md").read_text()
     prov = sample_provenance()
     prices = load_sample_prices()
-    sha = hashlib.sha256(gzip.decompress(_sample_bytes())).hexdigest()
-    assert f"Rows: {len(prices)}." in text and len(prices) == prov["rows"] == 18669
-    assert f"`{sha}`" in text and sha == prov["sha256_csv"]
-    built = ", ".join(f"{k} {v}" for k, v in prov["built_with"].items())
-    assert f"Built with {built}." in text
-    rows = [
-        [c.strip() for c in line.strip().strip("|").split("|")]
-        for line in text.splitlines()
-        if line.startswith("| ") and not line.startswith("| Series")
-    ]
-    assert [r[0] for r in rows] == list(prices.columns)
+    _rows_hash_built(text, prov, prices, _sample_bytes())
+    assert len(prices) == 18670
+    rows = _doc_table(text, "| Series | Source | Units | First |")
+    assert [r[0] for r in rows] == list(prices.columns) == list(prov["series"])
     for name, source, units, first, last, obs, _licence in rows:
-        s = prices[name].dropna()
-        assert (first, last, int(obs)) == (
-            f"{s.index[0]:%Y-%m-%d}",
-            f"{s.index[-1]:%Y-%m-%d}",
-            s.size,
-        )
+        assert (first, last, int(obs)) == _span(prices, name)
         assert (source, units) == (prov["series"][name]["source"], prov["series"][name]["units"])
+
+
+def test_data_doc_levels_table():
+    """Rows, SHA-256, build versions and every row of the level table (first, last,
+    observations measured on the bundled levels; source, units, frequency and lag from
+    levels_provenance.json); the monthly series are dated the first of the month."""
+    from engine.data.sample import _levels_bytes, load_sample_levels, sample_levels_provenance
+
+    text = (DOCS / "data.md").read_text()
+    prov = sample_levels_provenance()
+    levels = load_sample_levels()
+    _rows_hash_built(text, prov, levels, _levels_bytes())
+    rows = _doc_table(text, "| Series | Source | Units | Frequency | Lag days |")
+    assert [r[0] for r in rows] == list(levels.columns) == list(prov["series"])
+    for name, source, units, freq, lag, first, last, obs, _licence in rows:
+        info = prov["series"][name]
+        assert (first, last, int(obs)) == _span(levels, name)
+        assert (source, units, freq, int(lag)) == (
+            info["source"],
+            info["units"],
+            info["frequency"],
+            info["lag_days"],
+        )
+        days = levels[name].dropna().index
+        if freq == "monthly":
+            assert (days.day == 1).all() and int(lag) >= 31
+        else:
+            assert freq == "daily" and int(lag) == 0 and days.to_series().diff().median().days <= 1
+    assert _span(levels, "VIX") == ("2014-01-03", "2019-01-03", 1259)
+    assert _span(levels, "UST10Y") == ("1990-01-02", "2017-03-29", 6816)
+    # the searched-for table names every shipped level series in its last column
+    shipped = " ".join(r[-1] for r in _doc_table(text, "| Package | Data set |"))
+    assert all(c in shipped for c in ("VIX", "AAA", "BAA_AAA", "UST1M..UST30Y"))
+
+
+def test_bond_proxy_figures_and_label():
+    """UST10Y_TR_PROXY: 'proxy' in its name, its provenance and the docs' rows naming it; it is
+    the par-bond repricing of the bundled 10-year yield; the figures quoted in docs/data.md."""
+    from engine.data.sample import load_sample_levels
+
+    text = (DOCS / "data.md").read_text()
+    name = "UST10Y_TR_PROXY"
+    info = sample_provenance()["series"][name]
+    assert "PROXY" in name and "proxy" in info["source"].lower() and "proxy" in info["units"]
+    for line in text.splitlines():
+        if name in line and line.startswith("| ") and not line.startswith("| zipline"):
+            assert "proxy" in line.lower()
+    assert "**No real bond price or total-return series" in text
+
+    level = load_sample_prices([name])[name].dropna()
+    y = load_sample_levels(["UST10Y"])["UST10Y"].dropna() / 100
+    assert level.index.equals(y.index) and level.iloc[0] == 100.0
+    c, new = y.iloc[:-1].to_numpy(), y.iloc[1:].to_numpy()
+    dt = np.diff(y.index.asi8) / (86_400e9 * 365.0)
+    disc = (1 + new / 2) ** (-2 * (10 - dt))
+    r = c / new * (1 - disc) + disc - 1 + c * dt
+    np.testing.assert_allclose(level.pct_change().dropna().to_numpy(), r, rtol=1e-6, atol=1e-9)
+    flat = y.diff().iloc[1:].to_numpy() == 0  # unchanged yield: the accrued coupon only
+    np.testing.assert_allclose(r[flat], (c * dt)[flat], rtol=1e-9)
+
+    ret = level.pct_change().dropna()
+    years = (level.index[-1] - level.index[0]).days / 365.25
+    both = pd.concat(
+        [ret, load_sample_prices(["SP500"])["SP500"].dropna().pct_change()], axis=1, sort=True
+    ).dropna()
+    figures = (
+        f"{level.index[0]:%Y-%m-%d} to {level.index[-1]:%Y-%m-%d}, annualised return "
+        f"{(level.iloc[-1] / level.iloc[0]) ** (1 / years) - 1:.1%}, volatility "
+        f"{ret.std() * np.sqrt(252):.1%}, correlation with SP500 daily returns "
+        f"{both.corr().iloc[0, 1]:.2f}; worst day {ret.idxmin():%Y-%m-%d} ({ret.min():.2%}), "
+        f"best day {ret.idxmax():%Y-%m-%d} (+{ret.max():.2%}"
+    )
+    assert figures in text
 
 
 def test_gold_scale_and_holiday_rows():
