@@ -51,6 +51,7 @@ EXOGENOUS_KINDS = ("level", "price")
 MIN_BACKTEST_WINDOW = 120  # engine.backtest.compare: fewer rows of history cannot fit a detector
 FILE_SUFFIXES = {"csv": (".csv", ".txt"), "xlsx": (".xlsx", ".xlsm")}
 _SAMPLE_PROVENANCE = Path(__file__).parent / "data" / "sample" / "provenance.json"
+_LEVELS_PROVENANCE = Path(__file__).parent / "data" / "sample" / "levels_provenance.json"
 _DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2}))?(?:-([0-9]{2}))?\Z")
 
 
@@ -272,9 +273,9 @@ def _date_bounds(key: str, text: str) -> tuple[dt.date, dt.date]:
         raise InputError(key, f"must be a date YYYY-MM-DD (got {text!r})") from None
 
 
-def _sample_series() -> list[str]:
+def _sample_series(provenance: Path = _SAMPLE_PROVENANCE) -> list[str]:
     # From the provenance file rather than engine.data.sample: that module imports pandas
-    return list(json.loads(_SAMPLE_PROVENANCE.read_text(encoding="utf-8"))["series"])
+    return list(json.loads(provenance.read_text(encoding="utf-8"))["series"])
 
 
 def _file_columns(path: Path) -> list[str] | None:
@@ -417,6 +418,14 @@ def _validate_exogenous(d: DataConfig) -> None:
                 f"{key}.lag_days", f"must be a whole number of days, 0 or more (got {lag!r})"
             )
         source = e.get("source", "sample")
+        if source == "sample":
+            known = _sample_series(_LEVELS_PROVENANCE)
+            unknown = [c for c in cols if c not in known]
+            if unknown:
+                raise InputError(
+                    f"{key}.columns",
+                    f"{unknown} not among the bundled level series; available: {', '.join(known)}",
+                )
         if source in ("csv", "xlsx"):
             path = e.get("path")
             if not isinstance(path, str) or not path:

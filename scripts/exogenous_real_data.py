@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from engine.backtest.compare import compare_static_dynamic
-from engine.backtest.metrics import sharpe_difference_test
+from engine.backtest.metrics import live_slice, sharpe_difference_test
 from engine.data import align_exogenous, align_prices, load_sample_prices, prices_to_returns
 from engine.data.sample import load_sample_levels
 from engine.features import VOLATILITY_FEATURES, FeatureSpec
@@ -48,12 +48,17 @@ def data(columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def timing(states: np.ndarray, index: pd.DatetimeIndex, start: str) -> str:
+    """Entry into a turbulent state around the episode (10 trading days before its start to 30
+    after): its date, the offset in trading days, and the first calm day after it."""
     i0 = int(index.searchsorted(pd.Timestamp(start)))
-    window = states[i0 : i0 + 30]
-    hits = np.flatnonzero(window >= 1)
-    if hits.size == 0:
-        return "-"
-    return f"{index[i0 + hits[0]]:%Y-%m-%d} (+{hits[0]})"
+    for i in range(max(i0 - 10, 1), min(i0 + 30, len(states))):
+        if states[i] >= 1 and states[i - 1] == 0:
+            calm = np.flatnonzero(states[i:] == 0)
+            out = f"{index[i + calm[0]]:%Y-%m-%d}" if calm.size else "end"
+            return f"{index[i]:%Y-%m-%d} ({i - i0:+d}), calm {out}"
+    if (states[max(i0 - 10, 0) : i0 + 30] >= 1).all():
+        return "turbulent throughout"
+    return "-"
 
 
 def episodes() -> None:
@@ -61,6 +66,7 @@ def episodes() -> None:
     span = f"{returns.index[0]:%Y-%m-%d}..{returns.index[-1]:%Y-%m-%d}"
     print(f"(b) S&P 500 {span}, {len(returns)} days")
     cols = [f"{e}: {s}" for e, s in EPISODES.items() for s in ("without", "with VIX")]
+    cols.append("turbulent days (without / with)")
     print("| detector | " + " | ".join(cols) + " |")
     print("|---|" + "---|" * len(cols))
     for m in METHODS:
@@ -70,7 +76,8 @@ def episodes() -> None:
         for start in EPISODES.values():
             for r in (plain, vix):
                 cells.append(timing(hard_states(r.filtered.to_numpy()), returns.index, start))
-        print(f"| {m} | " + " | ".join(cells) + " |")
+        share = [f"{np.mean(hard_states(r.filtered.to_numpy()) >= 1):.0%}" for r in (plain, vix)]
+        print(f"| {m} | " + " | ".join(cells) + f" | {' / '.join(share)} |")
 
 
 def walk_forward() -> None:
@@ -92,8 +99,9 @@ def walk_forward() -> None:
         returns, detector_params={"features": BACKTEST_VIX}, exogenous=exo, **kw
     )
     a, b = plain.dynamic.returns, vix.dynamic.returns
-    common = a.dropna().index.intersection(b.dropna().index)
-    live = common[common >= plain.dynamic.nav.dropna().index[0]]
+    # both legs from the later of their first trades: the same days for both
+    first = max(a.index[live_slice(plain.dynamic)][0], b.index[live_slice(vix.dynamic)][0])
+    live = a.index[a.index >= first]
     ra, rb = a.loc[live].to_numpy(), b.loc[live].to_numpy()
     z, p = sharpe_difference_test(rb, ra)
     ann = np.sqrt(252)

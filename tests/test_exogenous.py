@@ -286,3 +286,21 @@ def test_report_pipeline_reads_exogenous_series(tmp_path):
     )
     with pytest.raises(InputError, match="series 'VIX' ends on 2011-"):
         run_analysis(parse_config(BASE + _exo(_vix_csv(tmp_path, end="2011-06-01")) + FEATS))
+
+
+def test_the_exogenous_example_configuration_and_sample_series():
+    from pathlib import Path
+
+    from engine.config import load_config, parse_config
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_config(root / "templates" / "report_exogenous_example.toml")
+    assert cfg.data.exogenous_columns() == ("VIX", "BAA_AAA")
+    assert [e.get("lag_days") for e in cfg.data.exogenous] == [0, 31]
+    with pytest.raises(InputError) as err:
+        parse_config(
+            '[data]\ncolumns = ["SP500"]\nexogenous = [{columns = ["VIXX"]}]\n[regimes]\n'
+            'method = "jump"\nfeatures = [{name = "level", series = "VIXX"}]\n'
+        )
+    assert err.value.argument == "data.exogenous[0].columns"
+    assert "not among the bundled level series; available: VIX, UST1M" in str(err.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
-from openpyxl.styles import PatternFill
+from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter as col_letter
 
 from workbooks.io import put_text
@@ -20,6 +20,7 @@ from workbooks.report.layout import (
     mark_input,
     set_widths,
     title,
+    wrapped_lines,
 )
 
 if TYPE_CHECKING:
@@ -372,6 +373,7 @@ def build_assumptions(wb: Workbook, res: AnalysisResult, checks: Checks) -> dict
     put_text(
         ws, r, 5, "fixed by the run: change them in the configuration and run the report again"
     ).font = ENGINE_FONT
+    widths: dict[str, float] = {"A": 24, "B": 14, "C": 18, "D": 30, "E": 70, "F": 12, "G": 11}
     for i, (name, value, source, desc) in enumerate(_run_settings(res), start=r + 1):
         put_text(ws, i, 1, name)
         cell = ws.cell(row=i, column=2, value=value)
@@ -379,9 +381,19 @@ def build_assumptions(wb: Workbook, res: AnalysisResult, checks: Checks) -> dict
         if isinstance(value, str):
             cell.data_type = "s"
         put_text(ws, i, 4, source)
-        put_text(ws, i, 5, desc)
+        note = put_text(ws, i, 5, desc)
+        # a long value (the feature list) or description wraps in its own cell: the printed
+        # page shows all of it instead of cutting it at the next column
+        lines = max(
+            wrapped_lines(str(value), widths["B"] * 1.25) if isinstance(value, str) else 1,
+            wrapped_lines(desc, widths["E"] * 1.25),  # not bold: the full width
+        )
+        if lines > 1:
+            for c in ws[i][:5]:  # the whole row reads from the top
+                c.alignment = Alignment(wrap_text=c in (cell, note), vertical="top")
+            ws.row_dimensions[i].height = 15.0 * lines
         define_name(wb, name, f"Assumptions!$B${i}")
-    set_widths(ws, {"A": 24, "B": 14, "C": 18, "D": 30, "E": 70, "F": 12, "G": 11})
+    set_widths(ws, widths)
     ws.freeze_panes = "A4"
     return unchanged
 
