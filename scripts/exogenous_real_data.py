@@ -48,11 +48,12 @@ def data(columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def timing(states: np.ndarray, index: pd.DatetimeIndex, start: str) -> str:
-    """Entry into a turbulent state around the episode (10 trading days before its start to 30
-    after): its date, the offset in trading days, and the first calm day after it."""
+    """Entry into a lasting turbulent spell around the episode (10 trading days before its start
+    to 30 after; at least 5 turbulent days in a row, so one-day blips do not count): its date,
+    the offset in trading days, and the first calm day after it."""
     i0 = int(index.searchsorted(pd.Timestamp(start)))
     for i in range(max(i0 - 10, 1), min(i0 + 30, len(states))):
-        if states[i] >= 1 and states[i - 1] == 0:
+        if states[i - 1] == 0 and (states[i : i + 5] >= 1).all():
             calm = np.flatnonzero(states[i:] == 0)
             out = f"{index[i + calm[0]]:%Y-%m-%d}" if calm.size else "end"
             return f"{index[i]:%Y-%m-%d} ({i - i0:+d}), calm {out}"
