@@ -467,6 +467,13 @@ def test_features_range_feeds_the_regime_functions():
     assert "1 return dates use an earlier value" in summary["Feature data"]  # the blank
     current = xlfuncs.regime_current(rng, None, "kmeans", None, feat)
     assert current[0][:2] == ["Date", "State"]
+    # every function that fits regimes takes the range (its last argument)
+    assert xlfuncs.regime_weights(rng, None, None, "gmm", None, None, feat)[0][0] == "Asset"
+    assert xlfuncs.state_stats(rng, None, None, None, "gmm", None, feat)[0][0] == "State"
+    assert xlfuncs.state_corr(rng, None, None, "gmm", None, feat)[0][0] != "STATE_CORR"
+    assert xlfuncs.regime_transition(rng, None, "gmm", None, feat) != xlfuncs.regime_transition(
+        rng, None, "gmm"
+    )
     assert xlfuncs.regime_current(rng, None, "markov_switching", None, feat)[0][0] == (
         "REGIME_CURRENT: features: markov_switching models returns only; leave features empty "
         "or pick hmm"

@@ -297,15 +297,15 @@ state_cvar = variant(
 
 
 def state_stats(
-    returns, weights=None, confidence=None, n_states=None, method=None, seed=None
+    returns, weights=None, confidence=None, n_states=None, method=None, seed=None, features=None
 ) -> Table:
     """Per regime: observations, share, annualised mean and volatility, VaR, CVaR with a 90%
     bootstrap interval, and max drawdown of the portfolio (historical, losses positive)."""
     frame = _returns(returns)
     w = weights_vector(weights, frame.shape[1])
     conf = check_confidence(optional_number(confidence, "confidence", 0.95))
-    k, m, s = _regime_args(n_states, method, seed)
-    result = fit_regimes(frame, k, m, s)
+    k, _, s = _regime_args(n_states, method, seed)
+    result = _fit_with(frame, n_states, method, seed, features)
     port = frame.to_numpy() @ w
     risk = state_risk_table(port, result.states, result.labels, conf)
     ci = [bootstrap_interval(port[result.states == i], conf, seed=s) for i in range(k)]
@@ -315,11 +315,11 @@ def state_stats(
     return spill(["State", *table.columns], list(table.index), table.to_numpy())
 
 
-def state_corr(returns, state=None, n_states=None, method=None, seed=None) -> Table:
+def state_corr(returns, state=None, n_states=None, method=None, seed=None, features=None) -> Table:
     """Correlation matrix of the assets on the days of one regime."""
     frame = _returns(returns)
-    k, m, s = _regime_args(n_states, method, seed)
-    result = fit_regimes(frame, k, m, s)
+    k = _regime_args(n_states, method, seed)[0]
+    result = _fit_with(frame, n_states, method, seed, features)
     if state is None or str(state).strip() == "":
         pick = int(result.states[-1])
     else:
@@ -367,14 +367,13 @@ def var_backtest(returns, weights=None, confidence=None, window=None, estimator=
 
 
 def regime_weights(
-    returns, objective=None, n_states=None, method=None, max_weight=None, seed=None
+    returns, objective=None, n_states=None, method=None, max_weight=None, seed=None, features=None
 ) -> Table:
     """Long-only weights per regime, and Now: blended by today's filtered regime probabilities."""
     frame = _returns(returns)
     obj = optional_text(objective, "objective", "min_variance", OBJECTIVES)
-    k, m, s = _regime_args(n_states, method, seed)
     cap = optional_number(max_weight, "max_weight", 1.0)
-    result = fit_regimes(frame, k, m, s)
+    result = _fit_with(frame, n_states, method, seed, features)
     table = regime_weight_table(
         frame, result.states, result.labels, result.current.to_numpy(), obj, cap
     )
@@ -575,7 +574,7 @@ CATALOGUE = catalogue(
     ExcelFunction("REGIME_TRANSITION", regime_transition, (RETURNS, *REGIME, FEATURES)),
     ExcelFunction("STATE_VAR", state_var, STATE_TAIL_ARGS),
     ExcelFunction("STATE_CVAR", state_cvar, STATE_TAIL_ARGS),
-    ExcelFunction("STATE_STATS", state_stats, (RETURNS, WEIGHTS, CONFIDENCE, *REGIME)),
+    ExcelFunction("STATE_STATS", state_stats, (RETURNS, WEIGHTS, CONFIDENCE, *REGIME, FEATURES)),
     ExcelFunction(
         "STATE_CORR",
         state_corr,
@@ -583,6 +582,7 @@ CATALOGUE = catalogue(
             RETURNS,
             Arg("state", "State number 1..K or label; blank: today's most likely state"),
             *REGIME,
+            FEATURES,
         ),
     ),
     ExcelFunction(
@@ -599,7 +599,7 @@ CATALOGUE = catalogue(
     ExcelFunction(
         "REGIME_WEIGHTS",
         regime_weights,
-        (RETURNS, OBJECTIVE, N_STATES, METHOD, MAX_WEIGHT, SEED),
+        (RETURNS, OBJECTIVE, N_STATES, METHOD, MAX_WEIGHT, SEED, FEATURES),
     ),
     ExcelFunction(
         "RISK_MEASURE",
