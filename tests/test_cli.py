@@ -120,7 +120,7 @@ def test_configuration_lists_match_the_engine():
     assert tuple(DETECTORS) == config.METHODS
     assert config.OBJECTIVES == OBJECTIVES
     assert config.REBALANCE == REBALANCE
-    assert config.KINDS == tuple(k for k in TABLE_KINDS if k != "levels")  # levels: exogenous
+    assert tuple(k for k in TABLE_KINDS if k != "levels") == config.KINDS  # levels: exogenous
     assert config.RETURN_METHODS == RETURN_METHODS
     assert {k: v[1] for k, v in _RETURN_FEATURES.items()} == config.FEATURE_PARAMS
     assert config.LEVEL_FEATURES == LEVEL_FEATURES
