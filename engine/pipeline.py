@@ -144,10 +144,25 @@ def _index_levels(returns: pd.DataFrame, method: str) -> pd.DataFrame:
     return levels
 
 
-def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) -> AnalysisResult:
-    """Run the configured analysis end to end; `progress` (e.g. print) hears each step."""
+@dataclass
+class PreparedData:
+    """A configuration's data, loaded and aligned: everything `analyse` reads from [data].
+    A batch prepares each distinct [data] table once and sends it to every worker."""
+
+    prices: pd.DataFrame
+    returns: pd.DataFrame
+    alignment: AlignmentReport
+    data_sha256: str
+    cash: pd.Series | None
+    exogenous: pd.DataFrame | None
+    exogenous_report: ExogenousReport | None
+    exogenous_sha256: str | None
+
+
+def prepare_data(cfg: RunConfig, progress: Callable[[str], None] | None = None) -> PreparedData:
+    """Load, align and difference the configured data (and the exogenous series and cash)."""
     say = progress or (lambda _: None)
-    d, rc = cfg.data, cfg.regimes
+    d = cfg.data
     say(f"load data: {d.source} {', '.join(d.columns)}")
     raw, sha = load_prices(cfg)
     policy = MissingPolicy(ffill_limit=d.ffill_limit, calendar=d.calendar)
@@ -155,14 +170,33 @@ def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) 
     levels = _index_levels(raw, d.return_method) if d.kind == "returns" else raw
     prices, report = align_prices(levels, policy)
     returns = prices_to_returns(prices, d.return_method)
-    n = returns.shape[1]
-    w = np.asarray(cfg.portfolio.weights or [1.0 / n] * n, dtype=float)
-    portfolio = pd.Series(returns.to_numpy() @ w, index=returns.index, name="Portfolio")
     exogenous, exogenous_report, exogenous_sha = load_exogenous(
         cfg, pd.DatetimeIndex(returns.index)
     )
     if exogenous is not None:
         say(f"exogenous series: {', '.join(exogenous.columns)}")
+    cash = bundled_cash(returns.index) if d.source == "sample" else None
+    return PreparedData(
+        prices, returns, report, sha, cash, exogenous, exogenous_report, exogenous_sha
+    )
+
+
+def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) -> AnalysisResult:
+    """Run the configured analysis end to end; `progress` (e.g. print) hears each step."""
+    return analyse(cfg, prepare_data(cfg, progress), progress)
+
+
+def analyse(
+    cfg: RunConfig, data: PreparedData, progress: Callable[[str], None] | None = None
+) -> AnalysisResult:
+    """The analysis of prepared data: regimes, state risk, weights, VaR backtest and the
+    static-versus-dynamic comparison (`run_analysis` = `analyse` ∘ `prepare_data`)."""
+    say = progress or (lambda _: None)
+    rc = cfg.regimes
+    returns, exogenous = data.returns, data.exogenous
+    n = returns.shape[1]
+    w = np.asarray(cfg.portfolio.weights or [1.0 / n] * n, dtype=float)
+    portfolio = pd.Series(returns.to_numpy() @ w, index=returns.index, name="Portfolio")
     say(f"fit regimes: {rc.method}, {rc.n_states} states")
     regimes = fit_regimes(
         returns, rc.n_states, rc.method, rc.seed, exogenous=exogenous, **rc.detector_params()
@@ -199,7 +233,7 @@ def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) 
         portfolio.to_numpy(), reg.basel_confidence, cfg.risk.var_window
     )
     b = cfg.backtest
-    cash = bundled_cash(returns.index) if d.source == "sample" else None
+    cash = data.cash
     say(f"backtest: static vs regime-aware, {cfg.backtest.rebalance}")
     comparison = compare_static_dynamic(
         returns,
@@ -219,15 +253,15 @@ def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) 
     )
     return AnalysisResult(
         config=cfg,
-        prices=prices,
+        prices=data.prices,
         returns=returns,
         weights=w,
         portfolio=portfolio,
-        alignment=report,
+        alignment=data.alignment,
         regimes=regimes,
         state_risk=risk,
         state_weights=sw,
-        data_sha256=sha,
+        data_sha256=data.data_sha256,
         var_backtest=bt,
         var_forecast=var_forecast,
         var_hits=hits,
@@ -236,6 +270,6 @@ def run_analysis(cfg: RunConfig, progress: Callable[[str], None] | None = None) 
         comparison=comparison,
         cash=cash,
         exogenous=exogenous,
-        exogenous_report=exogenous_report,
-        exogenous_sha256=exogenous_sha,
+        exogenous_report=data.exogenous_report,
+        exogenous_sha256=data.exogenous_sha256,
     )

@@ -1,4 +1,4 @@
-"""`regime-risk` command line: `report`, `verify`, `serve` and `token`.
+"""`regime-risk` command line: `report`, `verify`, `serve`, `token` and `batch`.
 
 Exit codes of `report` and `verify`:
   0  written / verified (or LibreOffice not installed, for `report` without --pdf)
@@ -182,6 +182,37 @@ def _token(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _batch(args: argparse.Namespace) -> int:
+    """`regime-risk batch`: exit 0 when every task ran, 1 when any failed (summary on stderr),
+    2 for a configuration or input error (nothing ran)."""
+    from workbooks.batch import load_batch  # light: validates every task's configuration
+
+    spec = load_batch(args.config)  # first: a typo costs no import
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers", f"must be 1 or more (got {args.workers})")
+    from workbooks.batch.runner import run_batch
+
+    try:
+        run = run_batch(spec, args.out, scheduler=args.scheduler, workers=args.workers)
+    except KeyboardInterrupt:
+        print(
+            "regime-risk batch: interrupted; finished tasks are kept: run the same command "
+            "again to complete the rest",
+            file=sys.stderr,
+        )
+        return 130
+    print(f"results: {run.results}\nnav:     {run.nav}\nsummary: {run.summary}", flush=True)
+    if run.failures:
+        n = len(run.failures)
+        print(f"regime-risk batch: {n} of {run.total} tasks failed:", file=sys.stderr)
+        for key, label, error in run.failures[:20]:
+            print(f"  {key} {label}: {error}", file=sys.stderr)
+        if n > 20:
+            print(f"  ... and {n - 20} more (column error of results.parquet)", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `regime-risk`; returns the exit code (see the module docstring)."""
     progress = Progress()
@@ -228,12 +259,34 @@ def main(argv: list[str] | None = None) -> int:
     tok = sub.add_parser("token", help="make an access token for serve --tokens")
     tok.add_argument("--tokens", help="tokens file to add the new token's digest to")
     tok.add_argument("--label", help="comment stored beside the digest (e.g. the user's name)")
+    bat = sub.add_parser(
+        "batch",
+        help="run many portfolios and parameter sweeps on a Dask cluster (exit 0 all ran, "
+        "1 some failed, 2 input error)",
+        description="Run every (portfolio, configuration) of a batch file; finished tasks in "
+        "--out are skipped. Exit codes: 0 every task ran, 1 some tasks failed (listed on "
+        "stderr), 2 configuration or input error (nothing ran), 130 interrupted.",
+    )
+    bat.add_argument("--config", required=True, help="batch file (templates/batch_example.toml)")
+    bat.add_argument(
+        "--out", required=True, help="output directory (results.parquet, nav.parquet, …)"
+    )
+    bat.add_argument(
+        "--scheduler",
+        help="local (a cluster on this machine, default) | synchronous (in-process, for "
+        "debugging) | a scheduler address, e.g. tcp://10.0.0.5:8786",
+    )
+    bat.add_argument(
+        "--workers", type=int, help="worker processes of the local cluster (default: cores)"
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "token":
         return _token(args)
     try:
+        if args.command == "batch":
+            return _batch(args)
         return _report(args, progress) if args.command == "report" else _verify(args)
     except InputError as exc:
         print(f"regime-risk: configuration or input error: {exc}", file=sys.stderr)
