@@ -466,3 +466,22 @@ def test_report_workbooks_per_task(tmp_path):
         ).ran
         == 1
     )
+
+
+def test_a_local_cluster_prints_its_dashboard_link():
+    """`--scheduler local`: a LocalCluster on loopback whose dashboard link is printed."""
+    import httpx
+
+    from workbooks.batch.runner import BatchProgress, _client
+
+    stream = io.StringIO()
+    client, cluster = _client("local", 1, BatchProgress(0, 0, stream))
+    try:
+        line = stream.getvalue()
+        assert "local cluster of 1 worker processes at tcp://127.0.0.1:" in line
+        link = line.split("dashboard ")[1].split()[0]
+        assert link.startswith("http://127.0.0.1:")
+        assert httpx.get(link, timeout=30, follow_redirects=True).status_code == 200
+    finally:
+        client.close()
+        cluster.close()

@@ -169,7 +169,7 @@ def deflated_sharpe_ratio(
     gamma = 0.5772156649015329
     n = max(int(n_trials), 2)
     sr0 = np.sqrt(trial_sharpe_variance) * (
-        (1 - gamma) * stats.norm.ppf(1 - 1 / n) + gamma * stats.norm.ppf(1 - 1 / (n * np.e))
+        (1 - gamma) * stats.norm.ppf(1 - 1 / n) + gamma * stats.norm.ppf(1 - 1 / (n * math.e))
     )
     g3, g4 = skewness(r), kurtosis(r)
     denom = np.sqrt(max(1 - g3 * sr + (g4 - 1) / 4 * sr**2, 1e-12))
