@@ -148,20 +148,23 @@ def _exogenous(frame: pd.DataFrame, features: Any) -> tuple[pd.DataFrame, Any] |
     return align_exogenous(raw, frame.index, arg="features")
 
 
-def _fit_with(frame: pd.DataFrame, n_states: Any, method: Any, seed: Any, features: Any) -> Any:
+def _fit_with(
+    frame: pd.DataFrame, n_states: Any, method: Any, seed: Any, features: Any
+) -> tuple[Any, Any]:
     """fit_regimes on the parsed returns; a features range adds each series' level to the
-    detector's default volatility features (hmm then models features, not returns)."""
+    detector's default volatility features (hmm then models features, not returns). Returns
+    the fit and what aligning the features did (None without features)."""
     k, m, s = _regime_args(n_states, method, seed)
     given = _exogenous(frame, features)
     if given is None:
-        return fit_regimes(frame, k, m, s)
-    exog = given[0]
+        return fit_regimes(frame, k, m, s), None
+    exog, report = given
     if m == "markov_switching":
         raise InputError(
             "features", "markov_switching models returns only; leave features empty or pick hmm"
         )
     specs = (*VOLATILITY_FEATURES, *(FeatureSpec("level", series=c) for c in exog.columns))
-    return fit_regimes(frame, k, m, s, exogenous=exog, features=specs)
+    return fit_regimes(frame, k, m, s, exogenous=exog, features=specs), report
 
 
 def _date_cells(index: Any) -> list[Any]:
@@ -176,18 +179,20 @@ def regime_prob(
     """Probability of each market regime on every date (filtered: uses data up to that date)."""
     frame = _returns(returns)
     use_smoothed = optional_bool(smoothed, "smoothed", False)
-    result = _fit_with(frame, n_states, method, seed, features)
+    result, _ = _fit_with(frame, n_states, method, seed, features)
     probs = result.smoothed() if use_smoothed else result.filtered
     return spill([frame.index.name, *probs.columns], _date_cells(probs.index), probs.to_numpy())
 
 
-def _fit(returns: Any, n_states: Any, method: Any, seed: Any, features: Any = None) -> Any:
+def _fit(
+    returns: Any, n_states: Any, method: Any, seed: Any, features: Any = None
+) -> tuple[Any, Any]:
     return _fit_with(_returns(returns), n_states, method, seed, features)
 
 
 def regime_state(returns, n_states=None, method=None, seed=None, features=None) -> Table:
     """Most likely regime on every date (filtered: uses data up to that date)."""
-    result = _fit(returns, n_states, method, seed, features)
+    result, _ = _fit(returns, n_states, method, seed, features)
     names = [*result.labels, None]  # -1 (feature warm-up) -> blank
     rows: list[list[Any]] = [[result.filtered.index.name, "State"]]
     rows += [
@@ -199,7 +204,7 @@ def regime_state(returns, n_states=None, method=None, seed=None, features=None) 
 
 def regime_current(returns, n_states=None, method=None, seed=None, features=None) -> Table:
     """Today's regime: the last date, its most likely state and each state's probability."""
-    result = _fit(returns, n_states, method, seed, features)
+    result, _ = _fit(returns, n_states, method, seed, features)
     last = result.filtered.iloc[-1]
     state = result.states[-1]
     date = _date_cells(result.filtered.index[-1:])[0]
@@ -212,7 +217,7 @@ def regime_current(returns, n_states=None, method=None, seed=None, features=None
 def regime_summary(returns, n_states=None, method=None, seed=None, features=None) -> Table:
     """Per regime: annualised mean and volatility, share of days, expected duration; then
     the fit's log-likelihood and BIC where the detector defines them."""
-    result = _fit(returns, n_states, method, seed, features)
+    result, report = _fit(returns, n_states, method, seed, features)
     table = result.detector.summary(result.design.to_numpy())
     rows: list[list[Any]] = [["State", *table.columns]]
     rows += [
@@ -224,14 +229,13 @@ def regime_summary(returns, n_states=None, method=None, seed=None, features=None
     rows.append(["Method", result.method, *pad])
     if result.exogenous is not None:
         rows.append(["Features", ", ".join(s.label for s in result.detector.features), *pad])
-        _, report = _exogenous(result.returns, features)  # type: ignore[misc]
         rows += [["Feature data", line, *pad] for line in report.lines()]
     return rows
 
 
 def regime_transition(returns, n_states=None, method=None, seed=None, features=None) -> Table:
     """Transition matrix: row = today's regime, column = tomorrow's; rows sum to 1."""
-    result = _fit(returns, n_states, method, seed, features)
+    result, _ = _fit(returns, n_states, method, seed, features)
     P = result.detector.transmat_
     return spill(["From \\ To", *result.labels], list(result.labels), P)
 
@@ -254,8 +258,8 @@ def _state_tail(
     conf = check_confidence(optional_number(confidence, "confidence", 0.95))
     est = optional_text(estimator, "estimator", "historical", ESTIMATORS)
     how = optional_text(weighting, "weighting", "hard", WEIGHTINGS)
-    k = _regime_args(n_states, method, seed)[0]
-    result = _fit_with(frame, n_states, method, seed, features)
+    result, _ = _fit_with(frame, n_states, method, seed, features)
+    k = result.n_states
     risk = state_risk_table(
         frame.to_numpy() @ w,
         result.states,
@@ -305,7 +309,7 @@ def state_stats(
     w = weights_vector(weights, frame.shape[1])
     conf = check_confidence(optional_number(confidence, "confidence", 0.95))
     k, _, s = _regime_args(n_states, method, seed)
-    result = _fit_with(frame, n_states, method, seed, features)
+    result, _ = _fit_with(frame, n_states, method, seed, features)
     port = frame.to_numpy() @ w
     risk = state_risk_table(port, result.states, result.labels, conf)
     ci = [bootstrap_interval(port[result.states == i], conf, seed=s) for i in range(k)]
@@ -318,8 +322,8 @@ def state_stats(
 def state_corr(returns, state=None, n_states=None, method=None, seed=None, features=None) -> Table:
     """Correlation matrix of the assets on the days of one regime."""
     frame = _returns(returns)
-    k = _regime_args(n_states, method, seed)[0]
-    result = _fit_with(frame, n_states, method, seed, features)
+    result, _ = _fit_with(frame, n_states, method, seed, features)
+    k = result.n_states
     if state is None or str(state).strip() == "":
         pick = int(result.states[-1])
     else:
@@ -373,7 +377,7 @@ def regime_weights(
     frame = _returns(returns)
     obj = optional_text(objective, "objective", "min_variance", OBJECTIVES)
     cap = optional_number(max_weight, "max_weight", 1.0)
-    result = _fit_with(frame, n_states, method, seed, features)
+    result, _ = _fit_with(frame, n_states, method, seed, features)
     table = regime_weight_table(
         frame, result.states, result.labels, result.current.to_numpy(), obj, cap
     )
